@@ -1,0 +1,130 @@
+#pragma once
+/// @file The YAML config of DESIGN §3, parsed once into plain immutable structs.
+/// Thread-safe to read from any thread once built; shared as std::shared_ptr<const config>.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace videogate::config {
+
+using std::chrono::milliseconds;
+
+struct limits_config {
+  std::uint64_t max_body_bytes = 52428800;
+  milliseconds request_timeout{60'000};
+};
+
+struct client_config {
+  std::string name;
+  std::string key;
+  std::vector<std::string> models{"*"};  ///< public model names, "*" = all
+};
+
+struct admin_config {
+  std::string key;  ///< empty: /admin/* answers 404
+};
+
+struct log_config {
+  std::string level = "info";   ///< trace | debug | info | warn | error
+  std::string format = "text";  ///< text | json
+};
+
+struct store_config {
+  std::string kind = "sqlite";  ///< sqlite | memory
+  std::string path = "videogate.db";
+};
+
+struct ids_config {
+  std::string secret;  ///< empty: generated once and kept beside the store
+};
+
+enum class dialect_kind { openai, unified, freesora };
+enum class request_format { multipart, json };
+enum class key_strategy { round_robin, random, least_busy };
+enum class content_mode { proxy, redirect };
+
+/// A scalar from `defaults:` kept with its YAML type.
+struct default_value {
+  enum class type { string, boolean, integer, number } kind = type::string;
+  std::string text;  ///< the scalar as written
+  bool boolean = false;
+  long long integer = 0;
+  double number = 0;
+};
+
+struct upstream_config {
+  std::string name;
+  dialect_kind dialect = dialect_kind::openai;
+  std::string base_url;  ///< scheme://host[:port][/prefix], no trailing slash
+  request_format format = request_format::multipart;
+  std::vector<std::string> keys;
+  key_strategy strategy = key_strategy::round_robin;
+  std::uint32_t max_jobs_per_key = 0;
+  milliseconds connect_timeout{5'000};
+  milliseconds timeout{60'000};
+  milliseconds poll_interval{2'000};
+  std::map<std::string, std::string> models;                ///< public -> upstream name
+  std::map<std::string, std::vector<int>> durations;        ///< public model -> seconds
+  std::map<std::string, default_value> defaults;            ///< vendor params
+  content_mode content = content_mode::proxy;
+};
+
+struct route_config {
+  std::string model;
+  std::vector<std::string> upstreams;  ///< names, tried in order
+};
+
+struct config {
+  std::string listen_host = "0.0.0.0";
+  std::uint16_t listen_port = 8080;
+  unsigned threads = 0;  ///< 0 = one per core
+  std::string public_base_url;
+  limits_config limits;
+  std::vector<client_config> clients;
+  admin_config admin;
+  log_config log;
+  store_config store;
+  ids_config ids;
+  std::vector<upstream_config> upstreams;
+  std::vector<route_config> routes;  ///< after loading: explicit routes, else the default ones
+
+  std::string source;  ///< the file it came from (or "<embedded demo>")
+
+  const upstream_config* find_upstream(std::string_view name) const;
+  /// Public model names that some route serves, in route order.
+  std::vector<std::string> models() const;
+  const route_config* find_route(std::string_view model) const;
+};
+
+/// One problem found while loading, with where it is.
+struct config_error {
+  std::string file;
+  int line = 0;        ///< 1-based; 0 when unknown
+  std::string path;    ///< e.g. "upstreams[0].dialect"
+  std::string message; ///< e.g. "unknown key 'dialekt' (did you mean 'dialect'?)"
+  std::string to_string() const;  ///< "file:line: path: message"
+};
+
+struct load_result {
+  std::shared_ptr<const config> cfg;  ///< null when errors is not empty
+  std::vector<config_error> errors;   ///< every problem, not just the first
+};
+
+/// Expands `${VAR}` / `${VAR:-default}` through `getenv` (injectable for tests).
+using env_lookup = std::optional<std::string> (*)(const std::string& name);
+std::optional<std::string> process_env(const std::string& name);
+
+/// Parses YAML text. `file` is only used in error messages.
+load_result load_text(const std::string& text, const std::string& file, env_lookup env = &process_env);
+/// Reads and parses a file; a missing file is one error.
+load_result load_file(const std::string& path, env_lookup env = &process_env);
+
+/// The demo config (simulated vendors on 127.0.0.1:9090), embedded in the binary.
+const std::string& demo_yaml();
+
+}  // namespace videogate::config

@@ -1,0 +1,73 @@
+#pragma once
+/// @file Runs the blocking store off the I/O threads: every call hops to a dedicated thread
+/// and the awaiting coroutine resumes on its own executor when the call is done.
+
+#include "videogate/jobs/store.hpp"
+
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <exception>
+#include <memory>
+#include <type_traits>
+
+namespace videogate::jobs {
+
+class async_store {
+ public:
+  /// One thread: SQLite serialises writers anyway, and one thread keeps order simple.
+  explicit async_store(std::unique_ptr<store> s) : store_(std::move(s)), pool_(1) {}
+  ~async_store() { pool_.join(); }
+
+  /// Calls `f(store&)` on the store thread; exceptions propagate to the awaiting coroutine.
+  /// Not a coroutine itself on purpose: GCC 12 miscompiles closures passed by value into
+  /// coroutine frames (their strings are relocated bitwise), so the hop is a plain async op.
+  template <class F>
+  auto call(F f) {
+    using R = decltype(f(std::declval<store&>()));
+    if constexpr (std::is_void_v<R>) {
+      return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>, void(std::exception_ptr)>(
+          [this](auto handler, F fn) {
+            boost::asio::post(pool_, [s = store_.get(), h = std::move(handler), fn = std::move(fn)]() mutable {
+              std::exception_ptr ep;
+              try { fn(*s); } catch (...) { ep = std::current_exception(); }
+              auto ex = boost::asio::get_associated_executor(h);
+              boost::asio::dispatch(ex, [h = std::move(h), ep]() mutable { std::move(h)(ep); });
+            });
+          },
+          boost::asio::use_awaitable, std::move(f));
+    } else {
+      return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>, void(std::exception_ptr, R)>(
+          [this](auto handler, F fn) {
+            boost::asio::post(pool_, [s = store_.get(), h = std::move(handler), fn = std::move(fn)]() mutable {
+              std::exception_ptr ep;
+              R r{};
+              try { r = fn(*s); } catch (...) { ep = std::current_exception(); }
+              auto ex = boost::asio::get_associated_executor(h);
+              boost::asio::dispatch(ex, [h = std::move(h), ep, r = std::move(r)]() mutable { std::move(h)(ep, std::move(r)); });
+            });
+          },
+          boost::asio::use_awaitable, std::move(f));
+    }
+  }
+
+  // Typed calls: the closure is made here, outside the caller's co_await expression, where
+  // GCC 12 would destroy a capturing lambda twice.
+  auto get(std::string id) { return call([id = std::move(id)](store& s) { return s.get(id); }); }
+  auto put(job_record r) { return call([r = std::move(r)](store& s) { s.put(r); }); }
+  auto erase(std::string id) { return call([id = std::move(id)](store& s) { return s.erase(id); }); }
+  auto list(list_query q) { return call([q = std::move(q)](store& s) { return s.list(q); }); }
+
+  store& blocking() { return *store_; }  ///< for start-up and tests only
+  void stop() { pool_.join(); }
+
+ private:
+  std::unique_ptr<store> store_;
+  boost::asio::thread_pool pool_;
+};
+
+}  // namespace videogate::jobs

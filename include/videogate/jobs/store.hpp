@@ -1,0 +1,76 @@
+#pragma once
+/// @file The job store (DESIGN §4): SQLite by default, memory for tests.
+/// The interface is synchronous and blocking; callers on I/O threads go through
+/// `store_executor` (jobs/async_store.hpp), never call it directly.
+/// Implementations are thread-safe.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace videogate::jobs {
+
+struct job_record {
+  std::string id;           ///< the public video id (primary key)
+  std::string client;       ///< client name, "" without client auth
+  std::string upstream;     ///< upstream name
+  std::string key_fp;       ///< fingerprint of the key that created it
+  std::string upstream_id;  ///< vendor job id
+  std::string model;        ///< public model asked for
+  std::string prompt;
+  std::string size;
+  std::string seconds;      ///< what the upstream will produce
+  std::string status = "queued";  ///< queued | in_progress | completed | failed
+  int progress = 0;
+  std::int64_t created_at = 0;                 ///< unix seconds
+  std::optional<std::int64_t> completed_at;
+  std::optional<std::int64_t> expires_at;
+  std::optional<std::string> remixed_from_video_id;
+  std::optional<std::string> error_code;
+  std::optional<std::string> error_message;
+  std::optional<std::string> content_url;      ///< where the vendor serves the result, if it says
+  std::optional<std::string> idempotency_key;
+  std::int64_t updated_at_ms = 0;              ///< when the vendor was last asked (unix ms)
+  std::int64_t seq = 0;                        ///< insertion order, assigned by the store
+
+  bool terminal() const { return status == "completed" || status == "failed"; }
+};
+
+struct list_query {
+  std::string client;
+  std::optional<std::string> after;  ///< a job id: return jobs after it in `order`
+  int limit = 20;                    ///< 1..100
+  bool descending = true;
+};
+
+struct list_page {
+  std::vector<job_record> data;
+  bool has_more = false;
+};
+
+class store {
+ public:
+  virtual ~store() = default;
+  /// Inserts or replaces the record with the same id. Durable on return (sqlite: committed).
+  /// `seq` is assigned on first insert and kept on replace.
+  virtual void put(const job_record& r) = 0;
+  virtual std::optional<job_record> get(const std::string& id) = 0;
+  /// The newest job of `client` created with `idempotency_key` at or after `not_before` (unix s).
+  virtual std::optional<job_record> find_idempotent(const std::string& client, const std::string& key,
+                                                    std::int64_t not_before) = 0;
+  /// `after` unknown (or another client's) yields an empty page.
+  virtual list_page list(const list_query& q) = 0;
+  /// Returns false if there was no such id.
+  virtual bool erase(const std::string& id) = 0;
+  /// Jobs not yet terminal (for the job watcher), oldest first.
+  virtual std::vector<job_record> unfinished(int limit) = 0;
+};
+
+/// Opens (creating if needed) a SQLite store at `path` (WAL, synchronous=FULL).
+/// Throws std::runtime_error with a clear message if it cannot.
+std::unique_ptr<store> open_sqlite_store(const std::string& path);
+std::unique_ptr<store> make_memory_store();
+
+}  // namespace videogate::jobs

@@ -1,0 +1,660 @@
+#include "videogate/api/service.hpp"
+
+#include "videogate/api/error_table.hpp"
+#include "videogate/api/video.hpp"
+#include "videogate/core/singleflight.hpp"
+#include "videogate/dialects/dialect.hpp"
+#include "videogate/http/client.hpp"
+#include "videogate/jobs/async_store.hpp"
+#include "videogate/jobs/ids.hpp"
+#include "videogate/observe/log.hpp"
+#include "videogate/observe/metrics.hpp"
+#include "videogate/routing/router.hpp"
+
+#include <boost/asio/this_coro.hpp>
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <chrono>
+#include <random>
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace videogate::api {
+
+namespace {
+
+using clock = std::chrono::system_clock;
+
+std::int64_t now_s() { return std::chrono::duration_cast<std::chrono::seconds>(clock::now().time_since_epoch()).count(); }
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock::now().time_since_epoch()).count();
+}
+
+std::string random_hex(std::size_t bytes) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string s;
+  for (std::size_t i = 0; i < bytes; ++i) {
+    auto b = static_cast<unsigned>(rng() & 0xff);
+    s += hex[b >> 4];
+    s += hex[b & 15];
+  }
+  return s;
+}
+
+bool valid_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (unsigned char c : id)
+    if (c < 0x21 || c > 0x7e) return false;
+  return true;
+}
+
+/// What one request carries through its handler.
+struct context {
+  std::string request_id;
+  std::string client;           ///< client name; "" without client auth
+  const config::client_config* client_cfg = nullptr;
+  std::string route = "unknown";  ///< route template, for logs and metrics
+  std::string upstream;           ///< for the access log
+  std::string key_fp;
+};
+
+http::response json_response(int status, std::string body) {
+  http::response r;
+  r.status = status;
+  r.body = std::move(body);
+  r.set("Content-Type", "application/json");
+  return r;
+}
+
+std::optional<std::string> query_param(const boost::urls::url_view& u, std::string_view name) {
+  for (auto p : u.params())
+    if (p.key == name) return std::string(p.value);
+  return std::nullopt;
+}
+
+}  // namespace
+
+struct service::impl : std::enable_shared_from_this<service::impl> {
+  service_deps d;
+  routing::router router;
+  jobs::id_codec ids;
+  singleflight<result<jobs::job_record>> polls;
+
+  explicit impl(service_deps deps) : d(std::move(deps)), router(d.cfg), ids(d.id_secret) {}
+
+  // ---- responses --------------------------------------------------------------------
+
+  http::response error_response(const context& ctx, const error& e) const {
+    auto scrubbed = e;
+    scrubbed.message = dialects::scrub(e.message, router.secrets());
+    auto cls = classify(e.code);
+    auto r = json_response(cls.status, error_body(scrubbed));
+    if (e.code == errc::upstream_rate_limited) r.set("Retry-After", std::to_string(e.retry_after_s.value_or(30)));
+    if (cls.status == 401) r.set("WWW-Authenticate", "Bearer");
+    (void)ctx;
+    return r;
+  }
+
+  http::response video_response(const jobs::job_record& j) const {
+    auto r = json_response(200, video_json(j));
+    if (!j.terminal()) {
+      auto interval = std::chrono::milliseconds(1000);
+      if (auto u = d.cfg->find_upstream(j.upstream)) interval = u->poll_interval;
+      r.set("openai-poll-after-ms", std::to_string(std::max<long long>(interval.count(), 250)));
+    }
+    return r;
+  }
+
+  // ---- auth -------------------------------------------------------------------------
+
+  static std::string_view bearer(const http::request& req) {
+    auto h = req.header("authorization");
+    if (h.size() > 7 && http::iequals(h.substr(0, 7), "bearer ")) return h.substr(7);
+    return {};
+  }
+
+  result<void> authenticate(const http::request& req, context& ctx) const {
+    if (d.cfg->clients.empty()) return {};
+    auto token = bearer(req);
+    if (token.empty())
+      return fail(errc::invalid_api_key, "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.");
+    // Compare against every key, always, so timing says nothing about which one matched.
+    const config::client_config* found = nullptr;
+    for (auto& c : d.cfg->clients)
+      if (jobs::constant_time_equal(token, c.key) && !found) found = &c;
+    if (!found) return fail(errc::invalid_api_key, "Incorrect API key provided.");
+    ctx.client = found->name;
+    ctx.client_cfg = found;
+    return {};
+  }
+
+  result<void> allow_model(const context& ctx, const std::string& model) const {
+    if (!ctx.client_cfg) return {};
+    for (auto& m : ctx.client_cfg->models)
+      if (m == "*" || m == model) return {};
+    return fail(errc::model_not_allowed, "This API key is not allowed to use the model '" + model + "'.", "model");
+  }
+
+  // ---- upstream I/O -------------------------------------------------------------------
+
+  http::client_request upstream_request(const routing::upstream& up, const dialects::upstream_call& call,
+                                        const routing::key_ref* key) const {
+    http::client_request r;
+    r.method = call.method;
+    r.url = call.absolute_url.empty() ? up.cfg().base_url + call.path : call.absolute_url;
+    r.headers = call.headers;
+    if (key && call.absolute_url.empty()) r.headers.emplace_back("Authorization", "Bearer " + key->secret);
+    r.body = call.body;
+    r.connect_timeout = up.cfg().connect_timeout;
+    r.timeout = up.cfg().timeout;
+    return r;
+  }
+
+  asio::awaitable<result<http::client_response>> call_upstream(routing::upstream& up, const std::string& op,
+                                                               const dialects::upstream_call& call,
+                                                               const routing::key_ref* key) {
+    auto started = std::chrono::steady_clock::now();
+    auto r = co_await d.client->send(upstream_request(up, call, key));
+    auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+    std::string outcome = r ? (r->status < 400 ? "ok" : "http_" + std::to_string(r->status)) : std::string(to_string(r.error().code));
+    d.metrics->upstream(up.cfg().name, op, outcome, took);
+    if (!r) {
+      spdlog::warn("upstream {} {} with key {} failed: {}", up.cfg().name, op, key ? key->fp : "-", r.error().message);
+    }
+    co_return r;
+  }
+
+  // ---- jobs -----------------------------------------------------------------------------
+
+  /// Opens an id and checks that it belongs to this client. Forged, tampered and other
+  /// clients' ids are all the same 404.
+  result<jobs::id_fields> open_id(const context& ctx, std::string_view id) const {
+    auto f = ids.open(id);
+    if (!f || f->client != ctx.client)
+      return fail(errc::not_found, "No video found with id '" + std::string(id.substr(0, 200)) + "'.", "video_id");
+    return *f;
+  }
+
+  void apply_state(jobs::job_record& j, const dialects::job_state& s) {
+    bool was_terminal = j.terminal();
+    if (s.raw_status && j.status != "in_progress")
+      spdlog::info("upstream {} reported unknown status '{}' for a job; counting it as in_progress", j.upstream, *s.raw_status);
+    j.status = s.status;
+    j.progress = s.progress;
+    if (s.seconds && !s.seconds->empty()) j.seconds = *s.seconds;
+    if (s.completed_at) j.completed_at = s.completed_at;
+    if (s.expires_at) j.expires_at = s.expires_at;
+    if (s.content_url) j.content_url = s.content_url;
+    if (j.status == "completed") {
+      j.progress = 100;
+      if (!j.completed_at) j.completed_at = now_s();
+    }
+    if (j.status == "failed") {
+      j.error_code = s.error_code.value_or("video_generation_failed");
+      j.error_message = dialects::scrub(s.error_message.value_or("The upstream vendor reported the job as failed."), router.secrets());
+    }
+    if (!was_terminal && j.terminal()) d.metrics->job_finished(j.upstream, j.status == "completed");
+  }
+
+  /// The job as the vendor sees it now, at most once per poll_interval, one vendor call for
+  /// any number of concurrent pollers; terminal states are never asked about again.
+  asio::awaitable<result<jobs::job_record>> refresh(const std::string& id, const jobs::id_fields& f) {
+    auto cached = co_await d.store->get(id);
+    auto up = router.find(f.upstream);
+    if (cached && (cached->terminal() || !up ||
+                   now_ms() - cached->updated_at_ms < up->cfg().poll_interval.count()))
+      co_return *cached;
+    if (!up) co_return fail(errc::no_upstream_available, "The upstream that made this video is no longer configured.");
+    auto self = shared_from_this();
+    // Named, not written inside the co_await expression: GCC 12 double-destroys capturing
+    // lambdas that are temporaries of a co_await expression.
+    auto work = [self, this, id, f, up, cached]() -> asio::awaitable<result<jobs::job_record>> {
+      auto key = up->by_fingerprint(f.key_fp);
+      if (!key)
+        co_return fail(errc::no_upstream_available, "The upstream key that made this video is no longer configured.");
+      auto r = co_await call_upstream(*up, "status", up->dialect().status(f.upstream_id), key);
+      result<dialects::job_state> st = r ? up->dialect().read_status(r->status, r->headers, r->body)
+                                         : result<dialects::job_state>(r.error());
+      if (!st) {
+        // A vendor hiccup while we know the job: answer with what we know rather than fail
+        // every poller; a vendor that no longer knows the job is a 404.
+        if (cached && st.error().code != errc::not_found) co_return *cached;
+        co_return st.error();
+      }
+      jobs::job_record j;
+      if (cached) {
+        j = *cached;
+      } else {
+        // Made through another replica sharing our config: rebuild what the id tells.
+        j.id = id;
+        j.client = f.client;
+        j.upstream = f.upstream;
+        j.key_fp = f.key_fp;
+        j.upstream_id = f.upstream_id;
+        j.created_at = st->created_at.value_or(now_s());
+        j.seconds = st->seconds.value_or("");
+      }
+      apply_state(j, *st);
+      j.updated_at_ms = now_ms();
+      co_await d.store->put(j);
+      co_return j;
+    };
+    co_return co_await polls.run(id, work);
+  }
+
+  // ---- handlers -------------------------------------------------------------------------
+
+  // POST /v1/videos
+  asio::awaitable<http::response> create_video(http::request& req, context& ctx) {
+    auto parsed = parse_create(req.header("content-type"), req.body);
+    if (!parsed) co_return error_response(ctx, parsed.error());
+    auto& cr = *parsed;
+    auto route = router.route(cr.model);
+    if (!route) co_return error_response(ctx, route.error());
+    if (auto a = allow_model(ctx, cr.model); !a) co_return error_response(ctx, a.error());
+    if (cr.input_reference && !cr.input_reference->file_id.empty())
+      for (auto up : *route)
+        if (up->dialect().kind() != config::dialect_kind::openai)
+          co_return error_response(ctx, fail(errc::unsupported_value,
+                                             "'input_reference[file_id]' needs an openai-dialect upstream; upstream '" +
+                                                 up->cfg().name + "' cannot use it. Send the image or an image_url.",
+                                             "input_reference"));
+
+    std::optional<error> first_invalid, rate_limited, last_failure;
+    for (auto up : *route) {
+      auto& ucfg = up->cfg();
+      auto upstream_model = ucfg.models.count(cr.model) ? ucfg.models.at(cr.model) : cr.model;
+      auto secs = dialects::pick_duration(cr.seconds, up->dialect().allowed_durations(ucfg, cr.model), ucfg.name, cr.model);
+      if (!secs) { if (!first_invalid) first_invalid = secs.error(); continue; }
+      if (auto sz = dialects::check_size_for_model(cr.size, upstream_model); !sz) {
+        if (!first_invalid) first_invalid = sz.error();
+        continue;
+      }
+      auto seconds = std::to_string(*secs);
+      auto call = up->dialect().create(cr, ucfg, seconds);
+      if (!call) { if (!first_invalid) first_invalid = call.error(); continue; }
+      for (auto key : up->candidates()) {
+        auto r = co_await call_upstream(*up, "create", *call, key);
+        result<dialects::job_state> st = r ? up->dialect().read_create(r->status, r->headers, r->body)
+                                           : result<dialects::job_state>(r.error());
+        if (st) {
+          ctx.upstream = ucfg.name;
+          ctx.key_fp = key->fp;
+          co_return co_await record_new_job(ctx, *up, *key, *st, cr.model, cr.prompt, cr.size, seconds, std::nullopt);
+        }
+        auto e = st.error();
+        // Once the body reached the vendor and it did not answer, the job may exist there:
+        // never send it again (no double-billed job).
+        if (e.after_send && (e.code == errc::upstream_timeout || e.code == errc::upstream_unavailable)) {
+          auto out = e;
+          if (e.code == errc::upstream_timeout)
+            out.message = "Upstream '" + ucfg.name + "' did not answer in time. The video job may exist at the vendor; "
+                          "it was not retried to avoid a duplicate.";
+          co_return error_response(ctx, out);
+        }
+        if (e.code == errc::upstream_rate_limited) {
+          if (!rate_limited || e.retry_after_s.value_or(30) < rate_limited->retry_after_s.value_or(30)) rate_limited = e;
+          continue;
+        }
+        if (e.code == errc::upstream_auth || e.code == errc::upstream_out_of_credit ||
+            (e.code == errc::upstream_unavailable && !e.after_send)) {
+          last_failure = e;
+          continue;  // this key was refused (or never reached the vendor): try the next one
+        }
+        if (e.code == errc::upstream_unavailable) { last_failure = e; break; }  // 5xx: next upstream
+        co_return error_response(ctx, e);  // rejected content, unreadable answer: final
+      }
+    }
+    if (rate_limited) {
+      auto e = *rate_limited;
+      e.message = "Every usable upstream key for model '" + cr.model + "' is rate limited; retry after " +
+                  std::to_string(e.retry_after_s.value_or(30)) + " s.";
+      co_return error_response(ctx, e);
+    }
+    if (last_failure) {
+      if (last_failure->code == errc::upstream_unavailable && last_failure->upstream_status == 0)
+        co_return error_response(ctx, fail(errc::no_upstream_available,
+                                           "No upstream for model '" + cr.model + "' could be reached."));
+      if (last_failure->code == errc::upstream_unavailable) co_return error_response(ctx, *last_failure);
+      co_return error_response(ctx, fail(errc::no_upstream_available,
+                                         "No upstream key for model '" + cr.model + "' is usable right now."));
+    }
+    if (first_invalid) co_return error_response(ctx, *first_invalid);
+    co_return error_response(ctx, fail(errc::no_upstream_available, "No upstream serves model '" + cr.model + "'."));
+  }
+
+  asio::awaitable<http::response> record_new_job(context& ctx, routing::upstream& up, const routing::key_ref& key,
+                                                 const dialects::job_state& st, const std::string& model,
+                                                 const std::string& prompt, const std::string& size,
+                                                 const std::string& seconds, std::optional<std::string> remixed_from) {
+    auto id = ids.seal({up.cfg().name, key.fp, st.upstream_id, ctx.client});
+    if (!id) {
+      co_return error_response(ctx, fail(errc::bad_upstream_response, "The upstream's job id is too long to route."));
+    }
+    jobs::job_record j;
+    j.id = *id;
+    j.client = ctx.client;
+    j.upstream = up.cfg().name;
+    j.key_fp = key.fp;
+    j.upstream_id = st.upstream_id;
+    j.model = model;
+    j.prompt = prompt;
+    j.size = size;
+    j.seconds = seconds;
+    j.created_at = st.created_at.value_or(now_s());
+    j.remixed_from_video_id = std::move(remixed_from);
+    apply_state(j, st);
+    j.seconds = st.seconds && !st.seconds->empty() ? *st.seconds : seconds;
+    j.updated_at_ms = now_ms();
+    co_await d.store->put(j);
+    d.metrics->job_created(j.upstream);
+    co_return video_response(j);
+  }
+
+  // GET /v1/videos/{id}
+  asio::awaitable<http::response> retrieve_video(const std::string& id, context& ctx) {
+    auto f = open_id(ctx, id);
+    if (!f) co_return error_response(ctx, f.error());
+    ctx.upstream = f->upstream;
+    ctx.key_fp = f->key_fp;
+    auto j = co_await refresh(id, *f);
+    if (!j) co_return error_response(ctx, j.error());
+    co_return video_response(*j);
+  }
+
+  // GET /v1/videos
+  asio::awaitable<http::response> list_videos(const boost::urls::url_view& u, context& ctx) {
+    jobs::list_query q;
+    q.client = ctx.client;
+    if (auto l = query_param(u, "limit")) {
+      int v = 0;
+      auto [p, ec] = std::from_chars(l->data(), l->data() + l->size(), v);
+      if (ec != std::errc{} || p != l->data() + l->size() || v < 1 || v > 100)
+        co_return error_response(ctx, fail(errc::invalid_value, "'limit' must be an integer from 1 to 100.", "limit"));
+      q.limit = v;
+    }
+    if (auto o = query_param(u, "order")) {
+      if (*o != "asc" && *o != "desc")
+        co_return error_response(ctx, fail(errc::invalid_value, "'order' must be 'asc' or 'desc'.", "order"));
+      q.descending = *o == "desc";
+    }
+    if (auto a = query_param(u, "after"); a && !a->empty()) q.after = *a;
+    for (auto p : u.params())
+      if (p.key != "limit" && p.key != "order" && p.key != "after")
+        co_return error_response(ctx, fail(errc::unknown_parameter, "Unknown parameter: '" + std::string(p.key) + "'.", std::string(p.key)));
+    auto page = co_await d.store->list(q);
+    std::string body = "{\"object\":\"list\",\"data\":[";
+    for (std::size_t i = 0; i < page.data.size(); ++i) {
+      if (i) body += ',';
+      body += video_json(page.data[i]);
+    }
+    body += "],\"first_id\":";
+    body += page.data.empty() ? "null" : json::serialize(json::value(page.data.front().id));
+    body += ",\"last_id\":";
+    body += page.data.empty() ? "null" : json::serialize(json::value(page.data.back().id));
+    body += ",\"has_more\":";
+    body += page.has_more ? "true" : "false";
+    body += "}";
+    co_return json_response(200, std::move(body));
+  }
+
+  // DELETE /v1/videos/{id}
+  asio::awaitable<http::response> delete_video(const std::string& id, context& ctx) {
+    auto f = open_id(ctx, id);
+    if (!f) co_return error_response(ctx, f.error());
+    ctx.upstream = f->upstream;
+    ctx.key_fp = f->key_fp;
+    auto known = (co_await d.store->get(id)).has_value();
+    bool vendor_had = false;
+    if (auto up = router.find(f->upstream)) {
+      if (auto call = up->dialect().remove(f->upstream_id)) {
+        auto key = up->by_fingerprint(f->key_fp);
+        if (!key) co_return error_response(ctx, fail(errc::no_upstream_available, "The upstream key that made this video is no longer configured."));
+        auto r = co_await call_upstream(*up, "delete", *call, key);
+        if (!r) co_return error_response(ctx, r.error());
+        if (r->status >= 200 && r->status < 300) vendor_had = true;
+        else if (r->status != 404) co_return error_response(ctx, dialects::classify_http_error(r->status, r->headers, r->body));
+      }
+    }
+    if (!known && !vendor_had) co_return error_response(ctx, fail(errc::not_found, "No video found with id '" + id + "'.", "video_id"));
+    co_await d.store->erase(id);
+    json::object o;
+    o["id"] = id;
+    o["object"] = "video.deleted";
+    o["deleted"] = true;
+    co_return json_response(200, json::serialize(o));
+  }
+
+  // GET /v1/videos/{id}/content
+  asio::awaitable<http::response> video_content(const std::string& id, const boost::urls::url_view& u,
+                                                const http::request& req, context& ctx) {
+    auto f = open_id(ctx, id);
+    if (!f) co_return error_response(ctx, f.error());
+    ctx.upstream = f->upstream;
+    ctx.key_fp = f->key_fp;
+    auto variant_s = query_param(u, "variant").value_or("video");
+    dialects::content_variant v;
+    std::string mime;
+    if (variant_s == "video") { v = dialects::content_variant::video; mime = "video/mp4"; }
+    else if (variant_s == "thumbnail") { v = dialects::content_variant::thumbnail; mime = "image/webp"; }
+    else if (variant_s == "spritesheet") { v = dialects::content_variant::spritesheet; mime = "image/jpeg"; }
+    else co_return error_response(ctx, fail(errc::invalid_value, "'variant' must be video, thumbnail or spritesheet.", "variant"));
+    auto j = co_await refresh(id, *f);
+    if (!j) co_return error_response(ctx, j.error());
+    if (j->status != "completed")
+      co_return error_response(ctx, fail(errc::not_found, "Video '" + id + "' has no content yet: its status is " + j->status + ".", "video_id"));
+    auto up = router.find(f->upstream);
+    auto key = up ? up->by_fingerprint(f->key_fp) : nullptr;
+    if (!up || !key) co_return error_response(ctx, fail(errc::no_upstream_available, "The upstream key that made this video is no longer configured."));
+    auto call = up->dialect().content(f->upstream_id, v, j->content_url);
+    if (!call) co_return error_response(ctx, call.error());
+    if (up->cfg().content == config::content_mode::redirect && !call->absolute_url.empty()) {
+      http::response r;
+      r.status = 302;
+      r.set("Location", call->absolute_url);
+      co_return r;
+    }
+    auto creq = upstream_request(*up, *call, key);
+    if (auto range = req.header("range"); !range.empty()) creq.headers.emplace_back("Range", std::string(range));
+    auto started = std::chrono::steady_clock::now();
+    auto opened = co_await d.client->open(std::move(creq));
+    auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+    if (!opened) {
+      d.metrics->upstream(up->cfg().name, "content", std::string(to_string(opened.error().code)), took);
+      co_return error_response(ctx, opened.error());
+    }
+    std::shared_ptr<http::client_stream> s = std::move(*opened);
+    d.metrics->upstream(up->cfg().name, "content", s->status < 400 ? "ok" : "http_" + std::to_string(s->status), took);
+    if (s->status >= 400 && s->status != 416) {
+      std::string body;
+      std::vector<char> buf(16 * 1024);
+      while (body.size() < 64 * 1024) {
+        auto n = co_await s->read_some(buf);
+        if (n == 0) break;
+        body.append(buf.data(), n);
+      }
+      co_return error_response(ctx, dialects::classify_http_error(s->status, s->headers, body));
+    }
+    http::response r;
+    r.status = s->status;
+    auto ct = s->header("content-type");
+    r.set("Content-Type", ct.empty() || ct == "application/octet-stream" ? mime : std::string(ct));
+    for (auto h : {"Content-Range", "Accept-Ranges", "ETag", "Last-Modified", "Content-Disposition"})
+      if (auto val = s->header(h); !val.empty()) r.set(h, std::string(val));
+    r.content_length = s->content_length;
+    auto metrics = d.metrics;
+    r.stream = [s, metrics](http::body_writer& w) -> asio::awaitable<void> {
+      std::vector<char> buf(64 * 1024);
+      for (;;) {
+        auto n = co_await s->read_some(buf);
+        if (n == 0) break;
+        co_await w.write(std::span<const char>(buf.data(), n));
+        metrics->content_bytes(n);
+      }
+    };
+    co_return r;
+  }
+
+  // POST /v1/videos/{id}/remix
+  asio::awaitable<http::response> remix_video(const std::string& id, http::request& req, context& ctx) {
+    auto f = open_id(ctx, id);
+    if (!f) co_return error_response(ctx, f.error());
+    auto prompt = parse_remix(req.header("content-type"), req.body);
+    if (!prompt) co_return error_response(ctx, prompt.error());
+    auto original = co_await refresh(id, *f);
+    if (!original) co_return error_response(ctx, original.error());
+    if (auto a = allow_model(ctx, original->model); !a) co_return error_response(ctx, a.error());
+    auto up = router.find(f->upstream);
+    auto key = up ? up->by_fingerprint(f->key_fp) : nullptr;
+    if (!up || !key) co_return error_response(ctx, fail(errc::no_upstream_available, "The upstream key that made this video is no longer configured."));
+    ctx.upstream = f->upstream;
+    ctx.key_fp = f->key_fp;
+    auto call = up->dialect().remix(f->upstream_id, *prompt, up->cfg());
+    if (!call) co_return error_response(ctx, call.error());
+    auto r = co_await call_upstream(*up, "remix", *call, key);
+    result<dialects::job_state> st = r ? up->dialect().read_create(r->status, r->headers, r->body)
+                                       : result<dialects::job_state>(r.error());
+    if (!st) {
+      auto e = st.error();
+      if (e.after_send && e.code == errc::upstream_timeout)
+        e.message = "Upstream '" + f->upstream + "' did not answer in time. The remix job may exist at the vendor.";
+      co_return error_response(ctx, e);
+    }
+    co_return co_await record_new_job(ctx, *up, *key, *st, original->model, *prompt, original->size, original->seconds, id);
+  }
+
+  // GET /v1/models
+  http::response list_models() const {
+    json::array data;
+    for (auto& m : d.cfg->models()) {
+      json::object o;
+      o["id"] = m;
+      o["object"] = "model";
+      o["created"] = 0;
+      o["owned_by"] = "videogate";
+      data.push_back(std::move(o));
+    }
+    json::object out;
+    out["object"] = "list";
+    out["data"] = std::move(data);
+    return json_response(200, json::serialize(out));
+  }
+
+  // ---- the route table -----------------------------------------------------------------
+
+  asio::awaitable<http::response> dispatch(http::request& req, context& ctx) {
+    auto parsed = boost::urls::parse_origin_form(req.target);
+    if (!parsed) co_return error_response(ctx, fail(errc::invalid_value, "The request target is not a valid path."));
+    auto u = *parsed;
+    std::vector<std::string> seg;
+    for (auto s : u.segments()) seg.push_back(s);
+    auto& m = req.method;
+    auto method_not_allowed = [&](const char* allow) {
+      auto r = error_response(ctx, fail(errc::method_not_allowed, "Method " + m + " is not allowed here; use " + allow + "."));
+      r.set("Allow", allow);
+      return r;
+    };
+
+    if (seg.size() == 1 && (seg[0] == "healthz" || seg[0] == "readyz" || seg[0] == "metrics")) {
+      ctx.route = "/" + seg[0];
+      if (m != "GET") co_return method_not_allowed("GET");
+      if (seg[0] == "metrics") {
+        http::response r;
+        r.body = d.metrics->render();
+        r.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+        co_return r;
+      }
+      co_return json_response(200, seg[0] == "healthz" ? R"({"status":"ok"})" : R"({"status":"ready"})");
+    }
+    if (!seg.empty() && seg[0] == "admin") {
+      ctx.route = "/admin";
+      // No admin key configured: the admin surface does not exist.
+      if (d.cfg->admin.key.empty() || !jobs::constant_time_equal(bearer(req), d.cfg->admin.key))
+        co_return error_response(ctx, fail(errc::not_found, "Unknown route: " + m + " " + std::string(u.path()) + "."));
+      co_return error_response(ctx, fail(errc::not_found, "Unknown admin route: " + m + " " + std::string(u.path()) + "."));
+    }
+    if (seg.empty() || seg[0] != "v1")
+      co_return error_response(ctx, fail(errc::not_found, "Unknown route: " + m + " " + std::string(u.path()) + "."));
+
+    if (auto a = authenticate(req, ctx); !a) co_return error_response(ctx, a.error());
+
+    if (seg.size() == 2 && seg[1] == "models") {
+      ctx.route = "/v1/models";
+      if (m != "GET") co_return method_not_allowed("GET");
+      co_return list_models();
+    }
+    if (seg.size() >= 2 && seg[1] == "videos") {
+      if (seg.size() == 2) {
+        ctx.route = "/v1/videos";
+        if (m == "POST") co_return co_await create_video(req, ctx);
+        if (m == "GET") co_return co_await list_videos(u, ctx);
+        co_return method_not_allowed("GET, POST");
+      }
+      auto& id = seg[2];
+      if (seg.size() == 3) {
+        ctx.route = "/v1/videos/{id}";
+        if (m == "GET") co_return co_await retrieve_video(id, ctx);
+        if (m == "DELETE") co_return co_await delete_video(id, ctx);
+        co_return method_not_allowed("GET, DELETE");
+      }
+      if (seg.size() == 4 && seg[3] == "content") {
+        ctx.route = "/v1/videos/{id}/content";
+        if (m == "GET") co_return co_await video_content(id, u, req, ctx);
+        co_return method_not_allowed("GET");
+      }
+      if (seg.size() == 4 && seg[3] == "remix") {
+        ctx.route = "/v1/videos/{id}/remix";
+        if (m == "POST") co_return co_await remix_video(id, req, ctx);
+        co_return method_not_allowed("POST");
+      }
+    }
+    co_return error_response(ctx, fail(errc::not_found, "Unknown route: " + m + " " + std::string(u.path()) + "."));
+  }
+};
+
+service::service(service_deps deps) : impl_(std::make_shared<impl>(std::move(deps))) {}
+service::~service() = default;
+
+bool service::ready() const noexcept { return impl_->d.store != nullptr; }
+
+asio::awaitable<http::response> service::handle(http::request& req) {
+  auto self = impl_;
+  auto started = std::chrono::steady_clock::now();
+  context ctx;
+  auto given = req.header("x-request-id");
+  ctx.request_id = valid_request_id(given) ? std::string(given) : "req_" + random_hex(12);
+  http::response r;
+  try {
+    r = co_await self->dispatch(req, ctx);
+  } catch (const error_exception& e) {
+    r = self->error_response(ctx, e.err);
+  } catch (const std::exception& e) {
+    spdlog::error("request {} {} {} failed: {}", ctx.request_id, req.method, ctx.route, e.what());
+    r = self->error_response(ctx, fail(errc::internal, "The gateway failed to handle the request (request id " + ctx.request_id + ")."));
+  }
+  r.set("x-request-id", ctx.request_id);
+  auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+  self->d.metrics->request(ctx.route, r.status, took);
+  // The access line: never a key, never a prompt.
+  spdlog::info("access method={} route={} status={} ms={:.1f} request_id={} client={} upstream={} key={}", req.method,
+               ctx.route, r.status, static_cast<double>(took.count()) / 1000.0, ctx.request_id,
+               ctx.client.empty() ? "-" : ctx.client, ctx.upstream.empty() ? "-" : ctx.upstream,
+               ctx.key_fp.empty() ? "-" : ctx.key_fp);
+  co_return r;
+}
+
+http::response service::error_response(const http::request& req, const error& e) const {
+  context ctx;
+  auto given = req.header("x-request-id");
+  ctx.request_id = valid_request_id(given) ? std::string(given) : "req_" + random_hex(12);
+  auto r = impl_->error_response(ctx, e);
+  r.set("x-request-id", ctx.request_id);
+  return r;
+}
+
+}  // namespace videogate::api

@@ -1,0 +1,216 @@
+#include "videogate/dialects/dialect.hpp"
+
+#include "videogate/dialects/openai.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <ctime>
+
+namespace json = boost::json;
+
+namespace videogate::dialects {
+
+std::unique_ptr<dialect> make_dialect(config::dialect_kind k) {
+  switch (k) {
+    case config::dialect_kind::openai: return std::make_unique<openai_dialect>();
+    case config::dialect_kind::unified:
+    case config::dialect_kind::freesora: break;
+  }
+  return nullptr;
+}
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string o(s);
+  std::transform(o.begin(), o.end(), o.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return o;
+}
+
+std::string list_ints(const std::vector<int>& v) {
+  std::string out;
+  for (auto x : v) out += (out.empty() ? "" : ", ") + std::to_string(x);
+  return out;
+}
+
+/// Finds the vendor's human message in the usual places of an error answer.
+std::string vendor_message(std::string_view body) {
+  boost::system::error_code ec;
+  auto v = json::parse(body, ec);
+  if (ec || !v.is_object()) return {};
+  auto& o = v.as_object();
+  if (auto e = o.if_contains("error")) {
+    if (e->is_string()) return std::string(e->as_string());
+    if (e->is_object())
+      if (auto m = e->as_object().if_contains("message"); m && m->is_string()) return std::string(m->as_string());
+  }
+  for (auto key : {"message", "msg", "detail", "fail_reason", "error_message"})
+    if (auto m = o.if_contains(key); m && m->is_string()) return std::string(m->as_string());
+  return {};
+}
+
+std::string vendor_code(std::string_view body) {
+  boost::system::error_code ec;
+  auto v = json::parse(body, ec);
+  if (ec || !v.is_object()) return {};
+  if (auto e = v.as_object().if_contains("error"); e && e->is_object())
+    if (auto c = e->as_object().if_contains("code"); c && c->is_string()) return std::string(c->as_string());
+  return {};
+}
+
+std::optional<long long> parse_retry_after(std::string_view v, std::chrono::system_clock::time_point now) {
+  if (v.empty()) return std::nullopt;
+  long long secs = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), secs);
+  if (ec == std::errc{} && p == v.data() + v.size()) return std::max(0LL, secs);
+  // HTTP date: "Sun, 06 Nov 1994 08:49:37 GMT"
+  std::tm tm{};
+  char mon[4] = {};
+  char wd[4] = {};
+  int day = 0, year = 0, hh = 0, mm = 0, ss = 0;
+  std::string s(v);
+  if (std::sscanf(s.c_str(), "%3s, %d %3s %d %d:%d:%d GMT", wd, &day, mon, &year, &hh, &mm, &ss) != 7) return std::nullopt;
+  static constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  int m = -1;
+  for (int i = 0; i < 12; ++i)
+    if (std::string_view(mon) == months[i]) m = i;
+  if (m < 0) return std::nullopt;
+  tm.tm_year = year - 1900;
+  tm.tm_mon = m;
+  tm.tm_mday = day;
+  tm.tm_hour = hh;
+  tm.tm_min = mm;
+  tm.tm_sec = ss;
+  auto t = timegm(&tm);
+  auto diff = t - std::chrono::system_clock::to_time_t(now);
+  return std::max<long long>(0, diff);
+}
+
+bool mentions_credit(const std::string& m) {
+  auto l = lower(m);
+  for (auto w : {"quota", "credit", "balance", "insufficient", "余额", "额度"})
+    if (l.find(w) != std::string::npos) return true;
+  return false;
+}
+
+bool mentions_content(const std::string& m, const std::string& code) {
+  auto l = lower(m) + " " + lower(code);
+  for (auto w : {"moderation", "content policy", "content_policy", "safety", "blocked", "violat", "inappropriate", "rejected"})
+    if (l.find(w) != std::string::npos) return true;
+  return false;
+}
+
+}  // namespace
+
+result<int> pick_duration(const std::optional<std::string>& asked, const std::vector<int>& allowed,
+                          const std::string& upstream, const std::string& model) {
+  auto sorted = allowed;
+  std::sort(sorted.begin(), sorted.end());
+  if (sorted.empty()) return fail(errc::internal, "no durations configured");
+  if (!asked) return sorted.front();
+  int want = 0;
+  std::from_chars(asked->data(), asked->data() + asked->size(), want);
+  for (int d : sorted)
+    if (d >= want) return d;
+  return fail(errc::unsupported_value,
+              "Unsupported value for 'seconds': " + *asked + ". Upstream '" + upstream + "' can make " + model +
+                  " videos of " + list_ints(sorted) + " seconds.",
+              "seconds");
+}
+
+result<void> check_size_for_model(const std::string& size, const std::string& upstream_model) {
+  auto x = size.find('x');
+  int w = 0, h = 0;
+  std::from_chars(size.data(), size.data() + x, w);
+  std::from_chars(size.data() + x + 1, size.data() + size.size(), h);
+  if (std::max(w, h) >= 1792 && upstream_model.find("pro") == std::string::npos)
+    return fail(errc::unsupported_value,
+                "Unsupported value for 'size': " + size + " is high resolution, which needs a pro model (e.g. sora-2-pro); '" +
+                    upstream_model + "' makes 720x1280 or 1280x720.",
+                "size");
+  return {};
+}
+
+std::optional<std::string> normalize_status(std::string_view vendor_status) {
+  auto s = lower(vendor_status);
+  for (auto w : {"queued", "pending", "submitted", "not_start", "waiting", "queuing", "created"})
+    if (s == w) return "queued";
+  for (auto w : {"in_progress", "processing", "running", "generating"})
+    if (s == w) return "in_progress";
+  for (auto w : {"completed", "succeeded", "success", "finished"})
+    if (s == w) return "completed";
+  for (auto w : {"failed", "failure", "fail", "error", "cancelled", "canceled"})
+    if (s == w) return "failed";
+  return std::nullopt;
+}
+
+error classify_http_error(int status, const http::header_list& headers, std::string_view body,
+                          std::chrono::system_clock::time_point now) {
+  auto msg = vendor_message(body);
+  auto code = vendor_code(body);
+  auto said = msg.empty() ? std::string() : ": " + msg;
+  error e;
+  if (status == 429 && !mentions_credit(msg + " " + code)) {
+    e = fail(errc::upstream_rate_limited, "The upstream is rate limiting this gateway" + said);
+    e.retry_after_s = parse_retry_after(http::find_header(headers, "retry-after"), now);
+  } else if (status == 402 || ((status == 429 || status == 403) && mentions_credit(msg + " " + code))) {
+    e = fail(errc::upstream_out_of_credit, "The upstream key is out of credit" + said);
+  } else if (status == 401 || status == 403) {
+    e = fail(errc::upstream_auth, "The upstream refused the key" + said);
+  } else if (status == 404) {
+    e = fail(errc::not_found, "The upstream does not know this video.");
+  } else if (status == 400 || status == 422 || status == 409) {
+    // The vendor refused what we sent: for its content, or for a value it does not take.
+    e = fail(errc::upstream_rejected, msg.empty() ? "The upstream refused the request." : "The upstream refused the request: " + msg);
+    if (mentions_content(msg, code) && !msg.empty()) e.message = msg;
+  } else if (status == 408 || status == 504) {
+    e = fail(errc::upstream_timeout, "The upstream timed out" + said);
+  } else if (status >= 500) {
+    e = fail(errc::upstream_unavailable, "The upstream failed with HTTP " + std::to_string(status) + said);
+  } else {
+    e = fail(errc::bad_upstream_response, "The upstream answered HTTP " + std::to_string(status) + " unexpectedly.");
+  }
+  e.upstream_status = status;
+  return e;
+}
+
+std::string scrub(std::string text, const std::vector<std::string>& secrets) {
+  for (auto& s : secrets) {
+    if (s.size() < 4) continue;
+    for (auto pos = text.find(s); pos != std::string::npos; pos = text.find(s, pos)) text.replace(pos, s.size(), "[redacted]");
+  }
+  // Bearer tokens and sk- style keys a vendor may echo back.
+  for (std::string_view marker : {"Bearer ", "bearer ", "sk-"}) {
+    for (auto pos = text.find(marker); pos != std::string::npos; pos = text.find(marker, pos + 1)) {
+      auto start = pos + marker.size();
+      auto end = start;
+      while (end < text.size() && !std::isspace(static_cast<unsigned char>(text[end])) && text[end] != '"' && text[end] != '\'') ++end;
+      if (end > start) text.replace(start, end - start, "[redacted]");
+    }
+  }
+  return text;
+}
+
+std::string base64_encode(std::string_view in) {
+  static constexpr char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) | static_cast<unsigned char>(in[i + 2]);
+    out += tbl[(v >> 18) & 63]; out += tbl[(v >> 12) & 63]; out += tbl[(v >> 6) & 63]; out += tbl[v & 63];
+  }
+  if (i + 1 == in.size()) {
+    unsigned v = static_cast<unsigned char>(in[i]) << 16;
+    out += tbl[(v >> 18) & 63]; out += tbl[(v >> 12) & 63]; out += "==";
+  } else if (i + 2 == in.size()) {
+    unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
+    out += tbl[(v >> 18) & 63]; out += tbl[(v >> 12) & 63]; out += tbl[(v >> 6) & 63]; out += '=';
+  }
+  return out;
+}
+
+}  // namespace videogate::dialects

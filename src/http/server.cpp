@@ -1,0 +1,298 @@
+#include "videogate/http/server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <mutex>
+#include <unordered_map>
+#include <stdexcept>
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+
+namespace videogate::http {
+
+namespace {
+
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+/// Streams a body through a serializer; Beast's buffer_body protocol (see its http_relay example).
+class serializer_writer final : public body_writer {
+ public:
+  serializer_writer(beast::tcp_stream& s, bhttp::response<bhttp::buffer_body>& res,
+                    bhttp::response_serializer<bhttp::buffer_body>& sr, std::chrono::milliseconds t)
+      : stream_(s), res_(res), sr_(sr), timeout_(t) {}
+
+  asio::awaitable<void> write(std::span<const char> chunk) override {
+    if (chunk.empty()) co_return;
+    res_.body().data = const_cast<char*>(chunk.data());
+    res_.body().size = chunk.size();
+    res_.body().more = true;
+    stream_.expires_after(timeout_);
+    auto [ec, n] = co_await bhttp::async_write(stream_, sr_, use_nothrow);
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec) throw boost::system::system_error(ec);
+  }
+
+  asio::awaitable<void> finish() {
+    res_.body().data = nullptr;
+    res_.body().size = 0;
+    res_.body().more = false;
+    stream_.expires_after(timeout_);
+    auto [ec, n] = co_await bhttp::async_write(stream_, sr_, use_nothrow);
+    if (ec) throw boost::system::system_error(ec);
+  }
+
+ private:
+  beast::tcp_stream& stream_;
+  bhttp::response<bhttp::buffer_body>& res_;
+  bhttp::response_serializer<bhttp::buffer_body>& sr_;
+  std::chrono::milliseconds timeout_;
+};
+
+}  // namespace
+
+struct server::impl : std::enable_shared_from_this<server::impl> {
+  asio::io_context& ioc;
+  server_options opts;
+  handler_fn handler;
+  error_fn on_error;
+  tcp::acceptor acceptor;
+  std::atomic<bool> stopping{false};
+  std::atomic<std::size_t> sessions{0};
+  // Sessions waiting for a next request, so that stop() can close them at once.
+  std::mutex idle_mu;
+  std::unordered_map<beast::tcp_stream*, asio::any_io_executor> idle;
+
+  void set_idle(beast::tcp_stream* s, bool on) {
+    std::lock_guard lk(idle_mu);
+    if (on) idle.emplace(s, s->get_executor());
+    else idle.erase(s);
+  }
+
+  impl(asio::io_context& c, server_options o, handler_fn h, error_fn e)
+      : ioc(c), opts(std::move(o)), handler(std::move(h)), on_error(std::move(e)), acceptor(asio::make_strand(c)) {}
+
+  /// Waits until busy sessions ended their current response, bounded by `grace`.
+  static asio::awaitable<void> drain(std::shared_ptr<impl> self, std::chrono::milliseconds grace,
+                                     std::function<void()> done) {
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    auto until = std::chrono::steady_clock::now() + grace;
+    while (self->sessions.load() > 0 && std::chrono::steady_clock::now() < until) {
+      t.expires_after(std::chrono::milliseconds(50));
+      co_await t.async_wait(use_nothrow);
+    }
+    done();
+  }
+
+  asio::awaitable<void> accept_loop() {
+    auto self = shared_from_this();
+    for (;;) {
+      auto [ec, sock] = co_await acceptor.async_accept(asio::make_strand(ioc), use_nothrow);
+      if (ec) {
+        if (ec == asio::error::operation_aborted || stopping) co_return;
+        // EMFILE and friends: log and keep serving the connections we have.
+        spdlog::warn("accept failed: {}", ec.message());
+        continue;
+      }
+      auto ex = sock.get_executor();
+      asio::co_spawn(ex, session(beast::tcp_stream(std::move(sock))), asio::detached);
+    }
+  }
+
+  asio::awaitable<bool> write_plain(beast::tcp_stream& stream, response& r, bool keep_alive) {
+    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), 11};
+    for (auto& [k, v] : r.headers) res.insert(k, v);
+    res.body() = std::move(r.body);
+    res.keep_alive(keep_alive);
+    res.prepare_payload();
+    stream.expires_after(opts.write_timeout);
+    auto [ec, n] = co_await bhttp::async_write(stream, res, use_nothrow);
+    co_return !ec;
+  }
+
+  asio::awaitable<bool> write_streamed(beast::tcp_stream& stream, response& r, bool keep_alive) {
+    bhttp::response<bhttp::buffer_body> res{static_cast<bhttp::status>(r.status), 11};
+    for (auto& [k, v] : r.headers) res.insert(k, v);
+    if (r.content_length) res.content_length(*r.content_length);
+    else res.chunked(true);
+    res.keep_alive(keep_alive);
+    res.body().data = nullptr;
+    res.body().more = true;
+    bhttp::response_serializer<bhttp::buffer_body> sr{res};
+    stream.expires_after(opts.write_timeout);
+    auto [ec, n] = co_await bhttp::async_write_header(stream, sr, use_nothrow);
+    if (ec) co_return false;
+    serializer_writer w(stream, res, sr, opts.write_timeout);
+    try {
+      co_await r.stream(w);
+      co_await w.finish();
+    } catch (const std::exception& e) {
+      // The head is out: the only honest thing left is to end the connection.
+      spdlog::warn("streamed response aborted: {}", e.what());
+      co_return false;
+    }
+    co_return true;
+  }
+
+  asio::awaitable<response> run_handler(request& req) {
+    asio::steady_timer deadline(co_await asio::this_coro::executor);
+    deadline.expires_after(opts.request_timeout);
+    auto winner = co_await (invoke(req) || deadline.async_wait(use_nothrow));
+    if (winner.index() == 0) co_return std::move(std::get<0>(winner));
+    co_return on_error(req, fail(errc::upstream_timeout, "The request did not complete within the gateway's request timeout."));
+  }
+
+  asio::awaitable<response> invoke(request& req) {
+    try {
+      co_return co_await handler(req);
+    } catch (const error_exception& e) {
+      co_return on_error(req, e.err);
+    } catch (const std::exception& e) {
+      spdlog::error("handler failed on {} {}: {}", req.method, req.target, e.what());
+      co_return on_error(req, fail(errc::internal, "The gateway failed to handle the request."));
+    }
+  }
+
+  asio::awaitable<void> session(beast::tcp_stream stream) {
+    auto self = shared_from_this();
+    ++sessions;
+    struct guard { std::atomic<std::size_t>& n; ~guard() { --n; } } g{sessions};
+    beast::flat_buffer buffer;
+    std::string remote;
+    {
+      boost::system::error_code ec;
+      auto ep = stream.socket().remote_endpoint(ec);
+      if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
+    }
+    while (!stopping) {
+      bhttp::request_parser<bhttp::string_body> parser;
+      parser.header_limit(opts.max_header_bytes);
+      parser.body_limit(opts.max_body_bytes);
+      stream.expires_after(opts.idle_timeout);
+      if (buffer.size() == 0) set_idle(&stream, true);
+      auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, use_nothrow);
+      set_idle(&stream, false);
+      if (ec) {
+        if (ec == bhttp::error::header_limit) {
+          request req;
+          response r = on_error(req, fail(errc::invalid_value, "Request headers are too large."));
+          r.status = 431;
+          co_await write_plain(stream, r, false);
+        } else if (ec != bhttp::error::end_of_stream && ec != beast::error::timeout &&
+                   ec != asio::error::connection_reset && ec != asio::error::eof &&
+                   ec != asio::error::operation_aborted && n > 0) {
+          request req;
+          response r = on_error(req, fail(errc::invalid_value, "Malformed HTTP request."));
+          co_await write_plain(stream, r, false);
+        }
+        break;
+      }
+      auto& head = parser.get();
+      request req;
+      req.method = std::string(head.method_string());
+      req.target = std::string(head.target());
+      req.remote = remote;
+      for (auto& f : head) req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+
+      if (auto len = parser.content_length(); len && *len > opts.max_body_bytes) {
+        response r = on_error(req, fail(errc::payload_too_large,
+                                        "Request body is larger than the limit of " +
+                                            std::to_string(opts.max_body_bytes) + " bytes."));
+        co_await write_plain(stream, r, false);
+        break;
+      }
+      if (beast::iequals(head[bhttp::field::expect], "100-continue")) {
+        bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
+        stream.expires_after(opts.write_timeout);
+        auto [wec, wn] = co_await bhttp::async_write(stream, cont, use_nothrow);
+        if (wec) break;
+      }
+      stream.expires_after(opts.request_timeout);
+      auto [rec, rn] = co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
+      if (rec) {
+        if (rec == bhttp::error::body_limit) {
+          response r = on_error(req, fail(errc::payload_too_large,
+                                          "Request body is larger than the limit of " +
+                                              std::to_string(opts.max_body_bytes) + " bytes."));
+          co_await write_plain(stream, r, false);
+        } else if (rec == beast::error::timeout) {
+          response r = on_error(req, fail(errc::request_timeout, "The request body did not arrive in time."));
+          co_await write_plain(stream, r, false);
+        }
+        break;
+      }
+      bool keep_alive = parser.get().keep_alive();
+      req.body = std::move(parser.get().body());
+      stream.expires_never();
+      response r = co_await run_handler(req);
+      keep_alive = keep_alive && !stopping;
+      bool ok = r.stream ? co_await write_streamed(stream, r, keep_alive)
+                         : co_await write_plain(stream, r, keep_alive);
+      if (!ok || !keep_alive) break;
+    }
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.close();
+  }
+};
+
+server::server(asio::io_context& ioc, server_options opts, handler_fn handler, error_fn on_error)
+    : impl_(std::make_shared<impl>(ioc, std::move(opts), std::move(handler), std::move(on_error))) {}
+
+server::~server() = default;
+
+std::uint16_t server::start() {
+  auto& a = impl_->acceptor;
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(impl_->opts.host, ec);
+  if (ec) throw std::runtime_error("invalid listen address '" + impl_->opts.host + "'");
+  tcp::endpoint ep{addr, impl_->opts.port};
+  a.open(ep.protocol(), ec);
+  if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(ep, ec);
+  if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    throw std::runtime_error("cannot listen on " + impl_->opts.host + ":" + std::to_string(impl_->opts.port) +
+                             ": " + ec.message());
+  auto port = a.local_endpoint().port();
+  asio::co_spawn(a.get_executor(), impl_->accept_loop(), asio::detached);
+  return port;
+}
+
+void server::stop(std::chrono::milliseconds grace, std::function<void()> done) {
+  auto self = impl_;
+  asio::post(self->acceptor.get_executor(), [self, grace, done = std::move(done)]() mutable {
+    self->stopping = true;
+    boost::system::error_code ec;
+    self->acceptor.close(ec);
+    {
+      // Cancel on each session's own strand, re-checking there that it is still idle, so a
+      // request that started meanwhile is never cut.
+      std::lock_guard lk(self->idle_mu);
+      for (auto& [s, ex] : self->idle)
+        asio::post(ex, [self, s] {
+          std::lock_guard lk2(self->idle_mu);
+          if (self->idle.count(s)) s->cancel();
+        });
+    }
+    asio::co_spawn(self->ioc, impl::drain(self, grace, std::move(done)), asio::detached);
+  });
+}
+
+std::size_t server::active_sessions() const { return impl_->sessions.load(); }
+
+}  // namespace videogate::http

@@ -1,0 +1,112 @@
+#include "videogate/jobs/store.hpp"
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+
+namespace videogate::jobs {
+
+namespace {
+
+/// The SQLite store's semantics without a file: for tests and `store.kind: memory`.
+class memory_store final : public store {
+ public:
+  void put(const job_record& r) override {
+    std::lock_guard lock(mutex_);
+    auto it = by_id_.find(r.id);
+    if (it != by_id_.end()) {
+      const std::int64_t seq = it->second.seq;
+      it->second = r;
+      it->second.seq = seq;
+      return;
+    }
+    job_record copy = r;
+    // max + 1, as the SQLite store does.
+    copy.seq = by_seq_.empty() ? 1 : by_seq_.rbegin()->first + 1;
+    by_seq_.emplace(copy.seq, copy.id);
+    by_id_.emplace(copy.id, std::move(copy));
+  }
+
+  std::optional<job_record> get(const std::string& id) override {
+    std::lock_guard lock(mutex_);
+    auto it = by_id_.find(id);
+    if (it == by_id_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  std::optional<job_record> find_idempotent(const std::string& client, const std::string& key,
+                                            std::int64_t not_before) override {
+    std::lock_guard lock(mutex_);
+    for (auto it = by_seq_.rbegin(); it != by_seq_.rend(); ++it) {
+      const job_record& r = by_id_.at(it->second);
+      if (r.client == client && r.idempotency_key == key && r.created_at >= not_before) return r;
+    }
+    return std::nullopt;
+  }
+
+  list_page list(const list_query& q) override {
+    const auto limit = static_cast<std::size_t>(std::clamp(q.limit, 1, 100));
+    std::lock_guard lock(mutex_);
+    std::optional<std::int64_t> bound;
+    if (q.after) {
+      auto it = by_id_.find(*q.after);
+      if (it == by_id_.end() || it->second.client != q.client) return {};
+      bound = it->second.seq;
+    }
+    list_page page;
+    const auto take = [&](const auto& entry) {
+      const job_record& r = by_id_.at(entry.second);
+      if (r.client != q.client) return true;
+      if (page.data.size() == limit) {
+        page.has_more = true;
+        return false;
+      }
+      page.data.push_back(r);
+      return true;
+    };
+    if (q.descending) {
+      auto it = bound ? std::make_reverse_iterator(by_seq_.lower_bound(*bound)) : by_seq_.rbegin();
+      for (; it != by_seq_.rend() && take(*it); ++it) {
+      }
+    } else {
+      auto it = bound ? by_seq_.upper_bound(*bound) : by_seq_.begin();
+      for (; it != by_seq_.end() && take(*it); ++it) {
+      }
+    }
+    return page;
+  }
+
+  bool erase(const std::string& id) override {
+    std::lock_guard lock(mutex_);
+    auto it = by_id_.find(id);
+    if (it == by_id_.end()) return false;
+    by_seq_.erase(it->second.seq);
+    by_id_.erase(it);
+    return true;
+  }
+
+  std::vector<job_record> unfinished(int limit) override {
+    std::vector<job_record> out;
+    if (limit <= 0) return out;
+    std::lock_guard lock(mutex_);
+    for (const auto& [seq, id] : by_seq_) {
+      const job_record& r = by_id_.at(id);
+      if (r.terminal()) continue;
+      out.push_back(r);
+      if (out.size() == static_cast<std::size_t>(limit)) break;
+    }
+    return out;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<std::string, job_record> by_id_;
+  std::map<std::int64_t, std::string> by_seq_;  // insertion order
+};
+
+}  // namespace
+
+std::unique_ptr<store> make_memory_store() { return std::make_unique<memory_store>(); }
+
+}  // namespace videogate::jobs

@@ -1,0 +1,333 @@
+#include "videogate/jobs/store.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <limits>
+#include <mutex>
+#include <stdexcept>
+#include <string_view>
+#include <utility>
+
+namespace videogate::jobs {
+
+namespace {
+
+// Column order shared by every SELECT and by row_to_record.
+constexpr const char* job_columns =
+    "id, client, upstream, key_fp, upstream_id, model, prompt, size, seconds, status, progress, "
+    "created_at, completed_at, expires_at, remixed_from_video_id, error_code, error_message, "
+    "content_url, idempotency_key, updated_at_ms, seq";
+
+constexpr const char* schema_sql = R"sql(
+CREATE TABLE IF NOT EXISTS jobs (
+  id                    TEXT    NOT NULL PRIMARY KEY,
+  seq                   INTEGER NOT NULL UNIQUE,
+  client                TEXT    NOT NULL,
+  upstream              TEXT    NOT NULL,
+  key_fp                TEXT    NOT NULL,
+  upstream_id           TEXT    NOT NULL,
+  model                 TEXT    NOT NULL,
+  prompt                TEXT    NOT NULL,
+  size                  TEXT    NOT NULL,
+  seconds               TEXT    NOT NULL,
+  status                TEXT    NOT NULL,
+  progress              INTEGER NOT NULL,
+  created_at            INTEGER NOT NULL,
+  completed_at          INTEGER,
+  expires_at            INTEGER,
+  remixed_from_video_id TEXT,
+  error_code            TEXT,
+  error_message         TEXT,
+  content_url           TEXT,
+  idempotency_key       TEXT,
+  updated_at_ms         INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_client_seq ON jobs (client, seq);
+CREATE INDEX IF NOT EXISTS jobs_client_idempotency ON jobs (client, idempotency_key);
+CREATE INDEX IF NOT EXISTS jobs_unfinished ON jobs (seq) WHERE status NOT IN ('completed', 'failed');
+PRAGMA user_version = 1;
+)sql";
+
+struct db_closer {
+  void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
+};
+struct stmt_finalizer {
+  void operator()(sqlite3_stmt* s) const noexcept { sqlite3_finalize(s); }
+};
+using db_ptr = std::unique_ptr<sqlite3, db_closer>;
+using stmt_ptr = std::unique_ptr<sqlite3_stmt, stmt_finalizer>;
+
+/// Resets a prepared statement when a call is done with it, also on throw, so the next
+/// call starts clean and no read transaction stays open.
+class stmt_use {
+ public:
+  explicit stmt_use(sqlite3_stmt* s) : s_(s) {}
+  ~stmt_use() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+  stmt_use(const stmt_use&) = delete;
+  stmt_use& operator=(const stmt_use&) = delete;
+  sqlite3_stmt* get() const { return s_; }
+
+ private:
+  sqlite3_stmt* s_;
+};
+
+class sqlite_store final : public store {
+ public:
+  explicit sqlite_store(const std::string& path) : path_(path) {
+    sqlite3* raw = nullptr;
+    const int rc = sqlite3_open_v2(path.c_str(), &raw,
+                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    db_.reset(raw);  // sqlite3_open_v2 hands out a handle even on failure; it must be closed
+    if (rc != SQLITE_OK) {
+      throw std::runtime_error("job store: cannot open SQLite database '" + path +
+                               "': " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+    }
+    sqlite3_extended_result_codes(db_.get(), 1);
+    check(sqlite3_busy_timeout(db_.get(), 5000), "set busy timeout");
+    exec("PRAGMA journal_mode = WAL", "enable WAL");
+    // FULL: a put() that returned survives power loss and kill -9 (DESIGN §4).
+    exec("PRAGMA synchronous = FULL", "set synchronous");
+    exec(schema_sql, "create schema");
+
+    const std::string cols = job_columns;
+    insert_ = prepare(
+        "INSERT INTO jobs (id, client, upstream, key_fp, upstream_id, model, prompt, size, seconds, "
+        "status, progress, created_at, completed_at, expires_at, remixed_from_video_id, error_code, "
+        "error_message, content_url, idempotency_key, updated_at_ms, seq) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
+        "(SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs)) "
+        "ON CONFLICT (id) DO UPDATE SET client = excluded.client, upstream = excluded.upstream, "
+        "key_fp = excluded.key_fp, upstream_id = excluded.upstream_id, model = excluded.model, "
+        "prompt = excluded.prompt, size = excluded.size, seconds = excluded.seconds, "
+        "status = excluded.status, progress = excluded.progress, created_at = excluded.created_at, "
+        "completed_at = excluded.completed_at, expires_at = excluded.expires_at, "
+        "remixed_from_video_id = excluded.remixed_from_video_id, error_code = excluded.error_code, "
+        "error_message = excluded.error_message, content_url = excluded.content_url, "
+        "idempotency_key = excluded.idempotency_key, updated_at_ms = excluded.updated_at_ms");
+    get_ = prepare("SELECT " + cols + " FROM jobs WHERE id = ?1");
+    find_idempotent_ = prepare("SELECT " + cols +
+                               " FROM jobs WHERE client = ?1 AND idempotency_key = ?2 AND created_at >= ?3 "
+                               "ORDER BY seq DESC LIMIT 1");
+    cursor_seq_ = prepare("SELECT seq FROM jobs WHERE id = ?1 AND client = ?2");
+    list_desc_ = prepare("SELECT " + cols + " FROM jobs WHERE client = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3");
+    list_asc_ = prepare("SELECT " + cols + " FROM jobs WHERE client = ?1 AND seq > ?2 ORDER BY seq ASC LIMIT ?3");
+    erase_ = prepare("DELETE FROM jobs WHERE id = ?1");
+    unfinished_ = prepare("SELECT " + cols +
+                          " FROM jobs WHERE status NOT IN ('completed', 'failed') ORDER BY seq ASC LIMIT ?1");
+  }
+
+  void put(const job_record& r) override {
+    std::lock_guard lock(mutex_);
+    stmt_use s(insert_.get());
+    bind_text(s, 1, r.id);
+    bind_text(s, 2, r.client);
+    bind_text(s, 3, r.upstream);
+    bind_text(s, 4, r.key_fp);
+    bind_text(s, 5, r.upstream_id);
+    bind_text(s, 6, r.model);
+    bind_text(s, 7, r.prompt);
+    bind_text(s, 8, r.size);
+    bind_text(s, 9, r.seconds);
+    bind_text(s, 10, r.status);
+    bind_int(s, 11, r.progress);
+    bind_int(s, 12, r.created_at);
+    bind_opt_int(s, 13, r.completed_at);
+    bind_opt_int(s, 14, r.expires_at);
+    bind_opt_text(s, 15, r.remixed_from_video_id);
+    bind_opt_text(s, 16, r.error_code);
+    bind_opt_text(s, 17, r.error_message);
+    bind_opt_text(s, 18, r.content_url);
+    bind_opt_text(s, 19, r.idempotency_key);
+    bind_int(s, 20, r.updated_at_ms);
+    step_done(s, "put");
+  }
+
+  std::optional<job_record> get(const std::string& id) override {
+    std::lock_guard lock(mutex_);
+    stmt_use s(get_.get());
+    bind_text(s, 1, id);
+    if (!step_row(s, "get")) return std::nullopt;
+    return row_to_record(s.get());
+  }
+
+  std::optional<job_record> find_idempotent(const std::string& client, const std::string& key,
+                                            std::int64_t not_before) override {
+    std::lock_guard lock(mutex_);
+    stmt_use s(find_idempotent_.get());
+    bind_text(s, 1, client);
+    bind_text(s, 2, key);
+    bind_int(s, 3, not_before);
+    if (!step_row(s, "find_idempotent")) return std::nullopt;
+    return row_to_record(s.get());
+  }
+
+  list_page list(const list_query& q) override {
+    const int limit = std::clamp(q.limit, 1, 100);
+    std::lock_guard lock(mutex_);
+    std::int64_t bound = q.descending ? std::numeric_limits<std::int64_t>::max() : 0;
+    if (q.after) {
+      stmt_use c(cursor_seq_.get());
+      bind_text(c, 1, *q.after);
+      bind_text(c, 2, q.client);
+      if (!step_row(c, "list")) return {};
+      bound = sqlite3_column_int64(c.get(), 0);
+    }
+    stmt_use s((q.descending ? list_desc_ : list_asc_).get());
+    bind_text(s, 1, q.client);
+    bind_int(s, 2, bound);
+    bind_int(s, 3, limit + 1);  // one extra row tells whether there is a next page
+    list_page page;
+    while (step_row(s, "list")) page.data.push_back(row_to_record(s.get()));
+    if (page.data.size() > static_cast<std::size_t>(limit)) {
+      page.data.pop_back();
+      page.has_more = true;
+    }
+    return page;
+  }
+
+  bool erase(const std::string& id) override {
+    std::lock_guard lock(mutex_);
+    stmt_use s(erase_.get());
+    bind_text(s, 1, id);
+    step_done(s, "erase");
+    return sqlite3_changes(db_.get()) > 0;
+  }
+
+  std::vector<job_record> unfinished(int limit) override {
+    std::vector<job_record> out;
+    if (limit <= 0) return out;
+    std::lock_guard lock(mutex_);
+    stmt_use s(unfinished_.get());
+    bind_int(s, 1, limit);
+    while (step_row(s, "unfinished")) out.push_back(row_to_record(s.get()));
+    return out;
+  }
+
+ private:
+  [[noreturn]] void raise(std::string_view what) const {
+    // sqlite3_errmsg names the failure (e.g. "database is locked", "disk I/O error"), never
+    // the bound values, so it is safe for logs.
+    throw std::runtime_error("job store '" + path_ + "': " + std::string(what) +
+                             " failed: " + sqlite3_errmsg(db_.get()));
+  }
+
+  void check(int rc, std::string_view what) const {
+    if (rc != SQLITE_OK) raise(what);
+  }
+
+  void exec(const char* sql, std::string_view what) {
+    char* msg = nullptr;
+    const int rc = sqlite3_exec(db_.get(), sql, nullptr, nullptr, &msg);
+    if (rc != SQLITE_OK) {
+      const std::string detail = msg ? msg : sqlite3_errstr(rc);
+      sqlite3_free(msg);
+      throw std::runtime_error("job store '" + path_ + "': " + std::string(what) + " failed: " + detail);
+    }
+  }
+
+  stmt_ptr prepare(const std::string& sql) {
+    sqlite3_stmt* raw = nullptr;
+    const int rc = sqlite3_prepare_v3(db_.get(), sql.c_str(), static_cast<int>(sql.size() + 1),
+                                      SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+    stmt_ptr s(raw);
+    if (rc != SQLITE_OK) raise("prepare statement");
+    return s;
+  }
+
+  void bind_text(const stmt_use& s, int i, const std::string& v) {
+    // SQLITE_STATIC: the string outlives the step; stmt_use clears the binding afterwards.
+    check(sqlite3_bind_text64(s.get(), i, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8), "bind");
+  }
+  void bind_opt_text(const stmt_use& s, int i, const std::optional<std::string>& v) {
+    if (v) {
+      bind_text(s, i, *v);
+    } else {
+      check(sqlite3_bind_null(s.get(), i), "bind");
+    }
+  }
+  void bind_int(const stmt_use& s, int i, std::int64_t v) {
+    check(sqlite3_bind_int64(s.get(), i, static_cast<sqlite3_int64>(v)), "bind");
+  }
+  void bind_opt_int(const stmt_use& s, int i, const std::optional<std::int64_t>& v) {
+    if (v) {
+      bind_int(s, i, *v);
+    } else {
+      check(sqlite3_bind_null(s.get(), i), "bind");
+    }
+  }
+
+  /// Steps once: true for a row, false when done, throws on error.
+  bool step_row(const stmt_use& s, std::string_view what) {
+    const int rc = sqlite3_step(s.get());
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    raise(what);
+  }
+  void step_done(const stmt_use& s, std::string_view what) {
+    if (sqlite3_step(s.get()) != SQLITE_DONE) raise(what);
+  }
+
+  static std::string column_text(sqlite3_stmt* s, int i) {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
+    const int n = sqlite3_column_bytes(s, i);  // after column_text, as SQLite asks
+    return p ? std::string(p, static_cast<std::size_t>(n)) : std::string();
+  }
+  static std::optional<std::string> column_opt_text(sqlite3_stmt* s, int i) {
+    if (sqlite3_column_type(s, i) == SQLITE_NULL) return std::nullopt;
+    return column_text(s, i);
+  }
+  static std::optional<std::int64_t> column_opt_int(sqlite3_stmt* s, int i) {
+    if (sqlite3_column_type(s, i) == SQLITE_NULL) return std::nullopt;
+    return sqlite3_column_int64(s, i);
+  }
+
+  static job_record row_to_record(sqlite3_stmt* s) {
+    job_record r;
+    r.id = column_text(s, 0);
+    r.client = column_text(s, 1);
+    r.upstream = column_text(s, 2);
+    r.key_fp = column_text(s, 3);
+    r.upstream_id = column_text(s, 4);
+    r.model = column_text(s, 5);
+    r.prompt = column_text(s, 6);
+    r.size = column_text(s, 7);
+    r.seconds = column_text(s, 8);
+    r.status = column_text(s, 9);
+    r.progress = sqlite3_column_int(s, 10);
+    r.created_at = sqlite3_column_int64(s, 11);
+    r.completed_at = column_opt_int(s, 12);
+    r.expires_at = column_opt_int(s, 13);
+    r.remixed_from_video_id = column_opt_text(s, 14);
+    r.error_code = column_opt_text(s, 15);
+    r.error_message = column_opt_text(s, 16);
+    r.content_url = column_opt_text(s, 17);
+    r.idempotency_key = column_opt_text(s, 18);
+    r.updated_at_ms = sqlite3_column_int64(s, 19);
+    r.seq = sqlite3_column_int64(s, 20);
+    return r;
+  }
+
+  std::string path_;
+  std::mutex mutex_;
+  db_ptr db_;  // declared before the statements so it is closed after them
+  stmt_ptr insert_;
+  stmt_ptr get_;
+  stmt_ptr find_idempotent_;
+  stmt_ptr cursor_seq_;
+  stmt_ptr list_desc_;
+  stmt_ptr list_asc_;
+  stmt_ptr erase_;
+  stmt_ptr unfinished_;
+};
+
+}  // namespace
+
+std::unique_ptr<store> open_sqlite_store(const std::string& path) {
+  return std::make_unique<sqlite_store>(path);
+}
+
+}  // namespace videogate::jobs

@@ -1,0 +1,149 @@
+// videogate: wiring only. Parses flags, loads the config, opens the store, starts the server.
+
+#include "videogate/api/service.hpp"
+#include "videogate/config/config.hpp"
+#include "videogate/http/client.hpp"
+#include "videogate/http/server.hpp"
+#include "videogate/jobs/async_store.hpp"
+#include "videogate/jobs/ids.hpp"
+#include "videogate/observe/log.hpp"
+#include "videogate/observe/metrics.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sys/stat.h>
+#include <thread>
+
+namespace asio = boost::asio;
+using namespace videogate;
+
+namespace {
+
+constexpr const char* default_config_path = "config/videogate.yaml";
+
+void usage(std::ostream& out) {
+  out << "usage: videogate [--config FILE]     run the gateway (default " << default_config_path
+      << ";\n                                     without it, the embedded demo config)\n"
+         "       videogate --check-config FILE   validate a config, list every error (exit 0 ok, 2 bad)\n"
+         "       videogate --version\n";
+}
+
+int report(const config::load_result& r) {
+  for (auto& e : r.errors) std::cerr << e.to_string() << '\n';
+  if (!r.errors.empty()) std::cerr << r.errors.size() << " error(s) in config\n";
+  return r.errors.empty() ? 0 : 2;
+}
+
+/// ids.secret when the config leaves it empty: generated once and kept beside the store, so
+/// ids stay valid across restarts (a memory store gets a per-process secret).
+std::string resolve_id_secret(const config::config& cfg) {
+  if (!cfg.ids.secret.empty()) return cfg.ids.secret;
+  if (cfg.store.kind != "sqlite") {
+    spdlog::warn("ids.secret is empty and the store is in memory: ids will not survive a restart");
+    return jobs::random_secret();
+  }
+  auto path = cfg.store.path + ".secret";
+  if (std::ifstream in(path); in) {
+    std::string s;
+    std::getline(in, s);
+    if (!s.empty()) return s;
+  }
+  auto s = jobs::random_secret();
+  auto old = ::umask(077);
+  std::ofstream out(path, std::ios::trunc);
+  ::umask(old);
+  out << s << '\n';
+  out.close();
+  if (!out) throw std::runtime_error("cannot write the generated id secret to " + path);
+  spdlog::info("generated ids.secret and kept it in {}", path);
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_path;
+  bool explicit_config = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--version") {
+      std::cout << "videogate " VIDEOGATE_VERSION "\n";
+      return 0;
+    } else if (a == "--help" || a == "-h") {
+      usage(std::cout);
+      return 0;
+    } else if (a == "--check-config" && i + 1 < argc) {
+      auto r = config::load_file(argv[++i]);
+      int rc = report(r);
+      if (rc == 0) std::cout << argv[i] << ": ok\n";
+      return rc;
+    } else if (a == "--config" && i + 1 < argc) {
+      config_path = argv[++i];
+      explicit_config = true;
+    } else {
+      usage(std::cerr);
+      return 2;
+    }
+  }
+
+  config::load_result loaded;
+  if (!explicit_config && !std::filesystem::exists(default_config_path)) {
+    loaded = config::load_text(config::demo_yaml(), "<embedded demo config>");
+  } else {
+    loaded = config::load_file(explicit_config ? config_path : default_config_path);
+  }
+  if (!loaded.cfg) return report(loaded);
+  auto cfg = loaded.cfg;
+  observe::setup_logging(cfg->log);
+  spdlog::info("videogate {} starting with {}", VIDEOGATE_VERSION, cfg->source);
+
+  try {
+    std::unique_ptr<jobs::store> st =
+        cfg->store.kind == "memory" ? jobs::make_memory_store() : jobs::open_sqlite_store(cfg->store.path);
+    auto store = std::make_shared<jobs::async_store>(std::move(st));
+    auto secret = resolve_id_secret(*cfg);
+
+    unsigned threads = cfg->threads ? cfg->threads : std::max(1u, std::thread::hardware_concurrency());
+    asio::io_context ioc(static_cast<int>(threads));
+    auto metrics = std::make_shared<observe::metrics>();
+    auto client = std::make_shared<http::client>(ioc.get_executor());
+    auto svc = std::make_shared<api::service>(api::service_deps{cfg, store, client, metrics, secret});
+
+    http::server_options so;
+    so.host = cfg->listen_host;
+    so.port = cfg->listen_port;
+    so.max_body_bytes = cfg->limits.max_body_bytes;
+    so.request_timeout = cfg->limits.request_timeout;
+    http::server srv(
+        ioc, so, [svc](http::request& r) { return svc->handle(r); },
+        [svc](const http::request& r, const error& e) { return svc->error_response(r, e); });
+    auto port = srv.start();
+    std::cout << "videogate listening on " << cfg->listen_host << ":" << port << std::endl;
+    spdlog::info("listening on {}:{} with {} thread(s)", cfg->listen_host, port, threads);
+
+    asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      spdlog::info("signal {}: draining connections (at most 10 s)", sig);
+      srv.stop(std::chrono::seconds(10), [&ioc] { ioc.stop(); });
+    });
+
+    std::vector<std::thread> pool;
+    for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
+    ioc.run();
+    for (auto& t : pool) t.join();
+    store->stop();
+    spdlog::info("stopped");
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot start: {}", e.what());
+    std::cerr << "videogate: " << e.what() << '\n';
+    return 1;
+  }
+  return 0;
+}

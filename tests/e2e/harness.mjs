@@ -1,0 +1,561 @@
+// Harness for the end-to-end suite: starts the simulated vendor and the real videogate binary
+// on loopback (port 0), writes a throwaway config, and stops only the processes it started.
+//
+// Only node built-ins are imported here, so a missing node_modules is reported by loadSdk()
+// with a clear message instead of a module-resolution stack trace.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+// Env values are taken relative to the working directory (as a shell user would expect);
+// the defaults are relative to tests/e2e, which is also CTest's working directory.
+function envPath(name, fallback) {
+  const value = process.env[name];
+  return value ? path.resolve(process.cwd(), value) : path.resolve(HERE, fallback);
+}
+
+export const VIDEOGATE_BIN = envPath('VIDEOGATE_BIN', '../../build/videogate');
+export const VIDEOGATE_MOCK_BIN = envPath(
+  'VIDEOGATE_MOCK_BIN',
+  '../../build/tests/support/mock_vendor/videogate-mock-vendor',
+);
+export const FIXTURES_DIR = envPath('VIDEOGATE_FIXTURES_DIR', '../fixtures');
+
+const START_TIMEOUT_MS = Number(process.env.VIDEOGATE_E2E_START_TIMEOUT_MS ?? 10_000);
+const STOP_TIMEOUT_MS = 5_000;
+const VERBOSE = process.env.VIDEOGATE_E2E_VERBOSE === '1';
+
+export const CLIENT_KEY = 'test-client-key';
+export const LIMITED_CLIENT_KEY = 'limited-client-key';
+export const ID_SECRET = 'e2e-secret-0123456789abcdef';
+
+/** Every upstream key the config holds; no response body may ever contain one. */
+export const UPSTREAM_KEYS = ['good-key-1', 'good-key-2', 'ratelimit-1', 'garbage-1', 'slow-1'];
+
+// ---------------------------------------------------------------------------------------------
+// The SDK
+
+/**
+ * Imports the pinned `openai` package, failing with instructions when `npm ci` has not run
+ * (or when node_modules holds another version than package-lock.json pins).
+ */
+export async function loadSdk() {
+  const installed = path.join(HERE, 'node_modules', 'openai', 'package.json');
+  if (!existsSync(installed)) {
+    throw new Error(
+      `The openai SDK is not installed (${installed} is missing). ` +
+        `Run \`npm ci\` in ${HERE} first.`,
+    );
+  }
+  const lock = JSON.parse(readFileSync(path.join(HERE, 'package-lock.json'), 'utf8'));
+  const pinned = lock.packages?.['node_modules/openai']?.version;
+  const version = JSON.parse(readFileSync(installed, 'utf8')).version;
+  if (pinned && version !== pinned) {
+    throw new Error(
+      `node_modules holds openai ${version} but package-lock.json pins ${pinned}: ` +
+        `run \`npm ci\` in ${HERE}.`,
+    );
+  }
+  return import('openai');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures
+
+export function fixture(name) {
+  const file = path.join(FIXTURES_DIR, name);
+  assert.ok(existsSync(file), `fixture ${file} is missing (set VIDEOGATE_FIXTURES_DIR?)`);
+  return readFileSync(file);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Upstreams and dialects
+
+/** Settings every simulated upstream shares unless it overrides them. */
+function upstream(mockUrl, fields) {
+  return {
+    name: fields.name,
+    dialect: 'openai',
+    base_url: mockUrl,
+    request_format: 'multipart',
+    poll_interval: '250ms',
+    timeout: '2s',
+    ...fields,
+  };
+}
+
+/**
+ * The upstreams of the default stack. Each serves its own public model names, so the default
+ * routes (model → every upstream that maps it) send each model to exactly one upstream.
+ * Fault upstreams are picked by the key they carry (the mock scripts faults per key).
+ */
+export function defaultUpstreams(mockUrl) {
+  return [
+    upstream(mockUrl, {
+      name: 'mock-openai',
+      keys: ['good-key-1'],
+      models: { 'sora-2': 'sora-2', 'sora-2-pro': 'sora-2-pro' },
+    }),
+    upstream(mockUrl, { name: 'mock-ratelimited', keys: ['ratelimit-1'], models: { 'sora-2-rl': 'sora-2' } }),
+    upstream(mockUrl, { name: 'mock-garbage', keys: ['garbage-1'], models: { 'sora-2-garbage': 'sora-2' } }),
+    upstream(mockUrl, { name: 'mock-slow', keys: ['slow-1'], timeout: '1s', models: { 'sora-2-slow': 'sora-2' } }),
+    upstream(mockUrl, {
+      name: 'mock-json',
+      request_format: 'json',
+      keys: ['good-key-2'],
+      models: { 'sora-2-json': 'sora-2' },
+    }),
+  ];
+}
+
+/**
+ * One entry per dialect: the same create → poll → download scenario runs against each.
+ *
+ * To add a dialect: push an entry whose `upstreams(mockUrl)` returns its upstream config
+ * entries (they are appended to the stack's config), whose `model` is a public model name that
+ * only that upstream maps (so the default route picks it), whose `checkCreate` asserts the
+ * translated create the mock recorded, and whose `isJobRequest` picks the vendor requests
+ * about an existing job that must carry the creating key. Add its keys to UPSTREAM_KEYS.
+ */
+export const DIALECTS = [
+  {
+    dialect: 'openai',
+    model: 'sora-2',
+    key: 'good-key-1',
+    upstreams: () => [], // mock-openai is part of defaultUpstreams()
+    // What videogate reports for the scenario's request (seconds '8', size '1280x720').
+    expectedSeconds: '8',
+    hasThumbnail: true,
+    // Requests about an existing job (status polls, downloads): they must carry the job's key.
+    isJobRequest: (r) => r.method === 'GET' && /^\/v1\/videos\/[^/]+(\/content)?$/.test(targetPath(r.target)),
+    checkCreate(req, { model, prompt, seconds, size }) {
+      assert.equal(req.method, 'POST');
+      assert.equal(targetPath(req.target), '/v1/videos');
+      assert.match(String(req.content_type), /^multipart\/form-data/i, 'openai multipart upstream gets multipart');
+      assert.equal(bodyValue(req, 'model'), model);
+      assert.equal(bodyValue(req, 'prompt'), prompt);
+      assert.equal(bodyValue(req, 'seconds'), seconds);
+      assert.equal(bodyValue(req, 'size'), size);
+      assert.deepEqual(req.files ?? [], [], 'no file part without an image');
+    },
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Mock request log helpers
+
+export function targetPath(target) {
+  return String(target).split('?')[0];
+}
+
+/** A field of a recorded request body, JSON or multipart (`form` as object or [{name,value}]). */
+export function bodyValue(req, name) {
+  if (req.json && typeof req.json === 'object' && Object.hasOwn(req.json, name)) return req.json[name];
+  const form = req.form;
+  if (Array.isArray(form)) return form.find((f) => f.name === name)?.value;
+  if (form && typeof form === 'object' && Object.hasOwn(form, name)) return form[name];
+  return undefined;
+}
+
+/** Whether a recorded request is a create (any dialect) for `prompt`. */
+export const isCreateOf = (prompt) => (r) => r.method === 'POST' && bodyValue(r, 'prompt') === prompt;
+
+/** The creates (any dialect) the vendor received for a prompt. */
+export function createsFor(requests, prompt) {
+  return requests.filter(isCreateOf(prompt));
+}
+
+// ---------------------------------------------------------------------------------------------
+// YAML (a tiny emitter: block maps and sequences, flow lists of scalars, JSON-quoted strings)
+
+const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+
+function yamlScalar(v) {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (v === null) return 'null';
+  throw new TypeError(`cannot write ${typeof v} to YAML`);
+}
+
+function isScalar(v) {
+  return v === null || ['string', 'number', 'boolean'].includes(typeof v);
+}
+
+export function toYaml(value, indent = '') {
+  const lines = [];
+  for (const [k, v] of Object.entries(value)) {
+    if (v === undefined) continue;
+    const key = PLAIN_KEY.test(k) ? k : JSON.stringify(k);
+    if (isScalar(v)) {
+      lines.push(`${indent}${key}: ${yamlScalar(v)}`);
+    } else if (Array.isArray(v) && v.every(isScalar)) {
+      lines.push(`${indent}${key}: [${v.map(yamlScalar).join(', ')}]`);
+    } else if (Array.isArray(v)) {
+      lines.push(`${indent}${key}:`);
+      for (const item of v) {
+        const body = toYaml(item, `${indent}    `).split('\n');
+        lines.push(`${indent}  - ${body[0].trimStart()}`, ...body.slice(1));
+      }
+    } else if (Object.keys(v).length === 0) {
+      lines.push(`${indent}${key}: {}`);
+    } else {
+      lines.push(`${indent}${key}:`, toYaml(v, `${indent}  `));
+    }
+  }
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+const started = new Set();
+let exitHookInstalled = false;
+
+// If the runner dies without reaching after(), do not leave our children behind.
+function installExitHook() {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const child of started) {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
+}
+
+/**
+ * Spawns `bin args` and resolves once a line of its output matches `ready`.
+ * Fails after START_TIMEOUT_MS, or when the process exits first, with what it printed.
+ */
+async function spawnUntilReady(label, bin, args, ready, env) {
+  assert.ok(existsSync(bin), `${label} binary not found at ${bin} (build it first, or set the env var naming it)`);
+  installExitHook();
+  const child = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  started.add(child);
+  const proc = { label, child, tail: [], exited: null };
+  const exited = new Promise((resolve) => {
+    child.on('exit', (code, signal) => {
+      proc.exited = { code, signal };
+      started.delete(child);
+      resolve(proc.exited);
+    });
+  });
+  proc.exitedPromise = exited;
+
+  let onLine;
+  const matched = new Promise((resolve) => {
+    onLine = (line) => {
+      const m = ready.exec(line);
+      if (m) resolve(m);
+    };
+  });
+  // Keep draining both pipes for the whole run: a full pipe would block the child's logging.
+  for (const [stream, name] of [
+    [child.stdout, 'stdout'],
+    [child.stderr, 'stderr'],
+  ]) {
+    let partial = '';
+    const take = (line) => {
+      proc.tail.push(`[${name}] ${line}`);
+      if (proc.tail.length > 400) proc.tail.shift();
+      if (VERBOSE) process.stderr.write(`[${label}] ${line}\n`);
+      onLine(line);
+    };
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop();
+      lines.forEach(take);
+    });
+    stream.on('end', () => {
+      if (partial) take(partial);
+      partial = '';
+    });
+  }
+
+  const spawnError = new Promise((resolve) => child.on('error', (err) => resolve(err)));
+  let timer;
+  const timeout = new Promise((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), START_TIMEOUT_MS);
+  });
+  const outcome = await Promise.race([matched, exited.then(() => 'exited'), spawnError, timeout]);
+  clearTimeout(timer);
+  if (Array.isArray(outcome)) return { proc, match: outcome };
+
+  await stopProcess(proc);
+  const why =
+    outcome === 'timeout'
+      ? `printed no line matching ${ready} within ${START_TIMEOUT_MS} ms`
+      : outcome === 'exited'
+        ? `exited (code ${proc.exited.code}, signal ${proc.exited.signal}) before it was ready`
+        : `could not start: ${outcome.message}`;
+  throw new Error(`${label} (${bin} ${args.join(' ')}) ${why}; its output:\n${proc.tail.join('\n') || '(none)'}`);
+}
+
+/** SIGTERM, then SIGKILL after STOP_TIMEOUT_MS; only ever the child we spawned. */
+async function stopProcess(proc) {
+  if (!proc || proc.exited) return proc?.exited;
+  if (proc.child.pid === undefined) return undefined; // never started (spawn error)
+  proc.child.kill('SIGTERM');
+  let timer;
+  const late = new Promise((resolve) => {
+    timer = setTimeout(() => resolve('late'), STOP_TIMEOUT_MS);
+  });
+  const outcome = await Promise.race([proc.exitedPromise, late]);
+  clearTimeout(timer);
+  if (outcome === 'late') {
+    proc.child.kill('SIGKILL');
+    await proc.exitedPromise;
+  }
+  return proc.exited;
+}
+
+function hostForUrl(host) {
+  if (host === '0.0.0.0' || host === '' || host === '*') return '127.0.0.1';
+  if (host === '::' || host === '[::]') return '[::1]';
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The stack
+
+/**
+ * Starts the mock vendor and videogate. Options:
+ * - `upstreams(mockUrl)`: the upstream list (default: defaultUpstreams + every DIALECTS entry's)
+ * - `configure(config)`: last chance to change the config object before it is written
+ * Returns { baseURL, gatewayUrl, mockUrl, tmpDir, configPath, mockRequests(), mockReset(),
+ *           completeMockJob(id), logs(), stop() }.
+ */
+export async function startStack(options = {}) {
+  const tmpDir = await mkdtemp(path.join(os.tmpdir(), 'videogate-e2e-'));
+  let mock;
+  let gateway;
+  try {
+    const env = { ...process.env, VIDEOGATE_FIXTURES_DIR: FIXTURES_DIR };
+    ({ proc: mock } = await spawnUntilReady(
+      'videogate-mock-vendor',
+      VIDEOGATE_MOCK_BIN,
+      ['--listen', '127.0.0.1:0', '--complete-after-polls', '2', '--slow-ms', '3000'],
+      /videogate-mock-vendor listening on (\S+):(\d+)/,
+      env,
+    ).then(({ proc, match }) => {
+      proc.url = `http://${hostForUrl(match[1])}:${match[2]}`;
+      return { proc };
+    }));
+
+    const upstreams = options.upstreams
+      ? options.upstreams(mock.url)
+      : [...defaultUpstreams(mock.url), ...DIALECTS.flatMap((d) => d.upstreams(mock.url))];
+    const config = {
+      listen: '127.0.0.1:0',
+      limits: { max_body_bytes: 2097152, request_timeout: '10s' },
+      clients: [
+        { name: 'app', key: CLIENT_KEY, models: ['*'] },
+        { name: 'limited', key: LIMITED_CLIENT_KEY, models: ['sora-2'] },
+      ],
+      store: { kind: 'sqlite', path: path.join(tmpDir, 'videogate.db') },
+      // Through the environment, as a deployment would (exercises ${VAR} expansion).
+      ids: { secret: '${VIDEOGATE_E2E_ID_SECRET}' },
+      log: { level: 'info' },
+      upstreams,
+    };
+    options.configure?.(config);
+    const configPath = path.join(tmpDir, 'videogate.yaml');
+    await writeFile(configPath, `${toYaml(config)}\n`);
+
+    ({ proc: gateway } = await spawnUntilReady(
+      'videogate',
+      VIDEOGATE_BIN,
+      ['--config', configPath],
+      /listening on (\S+):(\d+)/,
+      { ...env, VIDEOGATE_E2E_ID_SECRET: ID_SECRET },
+    ).then(({ proc, match }) => {
+      proc.url = `http://${hostForUrl(match[1])}:${match[2]}`;
+      return { proc };
+    }));
+
+    const mockUrl = mock.url;
+    return {
+      gatewayUrl: gateway.url,
+      baseURL: `${gateway.url}/v1`,
+      mockUrl,
+      tmpDir,
+      configPath,
+      /** Everything the vendor received so far, oldest first. */
+      async mockRequests() {
+        const res = await fetch(`${mockUrl}/_mock/requests`);
+        assert.equal(res.status, 200, 'GET /_mock/requests');
+        return res.json();
+      },
+      async mockReset() {
+        const res = await fetch(`${mockUrl}/_mock/reset`, { method: 'POST' });
+        assert.ok(res.ok, `POST /_mock/reset answered ${res.status}`);
+      },
+      async completeMockJob(upstreamId) {
+        const res = await fetch(`${mockUrl}/_mock/jobs/${encodeURIComponent(upstreamId)}/complete`, { method: 'POST' });
+        assert.ok(res.ok, `POST /_mock/jobs/${upstreamId}/complete answered ${res.status}`);
+      },
+      /**
+       * Waits (bounded) until at least `min` recorded requests satisfy `predicate`; returns them.
+       * For requests the vendor may record only once it has answered (e.g. slow ones).
+       */
+      async waitForMockRequests(predicate, { min = 1, timeoutMs = 5_000 } = {}) {
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+          const found = (await this.mockRequests()).filter(predicate);
+          if (found.length >= min || Date.now() > deadline) return found;
+          await sleep(50);
+        }
+      },
+      /** The last `lines` lines each process printed (for failure messages). */
+      logs(lines = 400) {
+        return [
+          ...mock.tail.slice(-lines).map((l) => `mock ${l}`),
+          ...gateway.tail.slice(-lines).map((l) => `videogate ${l}`),
+        ].join('\n');
+      },
+      async stop() {
+        const gatewayExit = await stopProcess(gateway);
+        const mockExit = await stopProcess(mock);
+        await rm(tmpDir, { recursive: true, force: true });
+        return { gateway: gatewayExit, mock: mockExit };
+      },
+    };
+  } catch (err) {
+    await stopProcess(gateway);
+    await stopProcess(mock);
+    await rm(tmpDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Assertions shared by the test files
+
+export const VIDEO_FIELDS = [
+  'id',
+  'object',
+  'model',
+  'status',
+  'progress',
+  'created_at',
+  'completed_at',
+  'expires_at',
+  'prompt',
+  'size',
+  'seconds',
+  'remixed_from_video_id',
+  'error',
+];
+const STATUSES = ['queued', 'in_progress', 'completed', 'failed'];
+
+/** DESIGN §1: every field present (nulls where unknown), types and ranges as documented. */
+export function assertVideo(v) {
+  const shown = JSON.stringify(v);
+  for (const f of VIDEO_FIELDS) assert.ok(Object.hasOwn(v, f), `Video object lacks "${f}": ${shown}`);
+  assert.match(v.id, /^video_[A-Za-z0-9_-]+$/, `id: ${shown}`);
+  assert.ok(v.id.length <= 200, `id longer than 200 chars: ${v.id.length}`);
+  assert.equal(v.object, 'video');
+  assert.ok(STATUSES.includes(v.status), `status: ${shown}`);
+  assert.ok(Number.isInteger(v.progress) && v.progress >= 0 && v.progress <= 100, `progress: ${shown}`);
+  // Unix seconds, not milliseconds.
+  assert.ok(Number.isInteger(v.created_at), `created_at: ${shown}`);
+  assert.ok(Math.abs(v.created_at - Date.now() / 1000) < 3600, `created_at is not "now" in seconds: ${shown}`);
+  assert.equal(typeof v.model, 'string');
+  assert.equal(typeof v.prompt, 'string');
+  assert.equal(typeof v.size, 'string');
+  assert.equal(typeof v.seconds, 'string', `seconds is a string: ${shown}`);
+  assert.ok(v.expires_at === null || Number.isInteger(v.expires_at), `expires_at: ${shown}`);
+  assert.ok(v.remixed_from_video_id === null || typeof v.remixed_from_video_id === 'string', `remixed_from: ${shown}`);
+  if (v.status === 'completed') {
+    assert.ok(Number.isInteger(v.completed_at) && v.completed_at >= v.created_at, `completed_at: ${shown}`);
+    assert.equal(v.progress, 100, `completed video has progress 100: ${shown}`);
+  } else if (v.status !== 'failed') {
+    assert.equal(v.completed_at, null, `completed_at before completion: ${shown}`);
+  }
+  if (v.status === 'failed') {
+    assert.ok(v.error && typeof v.error.code === 'string' && typeof v.error.message === 'string', `error: ${shown}`);
+  } else {
+    assert.equal(v.error, null, `error on a video that did not fail: ${shown}`);
+  }
+}
+
+/**
+ * Retrieves until the video is terminal, waiting what `openai-poll-after-ms` asks (capped at
+ * 1 s, so a slow hint cannot stall the suite). Asserts every intermediate object too.
+ */
+export async function waitForTerminal(client, id, { timeoutMs = 30_000 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let lastProgress = 0;
+  for (;;) {
+    const { data: video, response } = await client.videos.retrieve(id).withResponse();
+    assertVideo(video);
+    assert.equal(video.id, id);
+    assert.ok(video.progress >= lastProgress, `progress went back from ${lastProgress} to ${video.progress}`);
+    lastProgress = video.progress;
+    if (video.status === 'completed' || video.status === 'failed') return video;
+    const hint = response.headers.get('openai-poll-after-ms');
+    assert.match(String(hint), /^\d+$/, `non-terminal retrieve lacks openai-poll-after-ms (got ${hint})`);
+    if (Date.now() > deadline) throw new Error(`video ${id} still ${video.status} after ${timeoutMs} ms`);
+    await sleep(Math.min(Math.max(Number(hint), 20), 1000));
+  }
+}
+
+export async function waitForCompleted(client, id, options) {
+  const video = await waitForTerminal(client, id, options);
+  assert.equal(video.status, 'completed', `video ${id} failed: ${JSON.stringify(video.error)}`);
+  return video;
+}
+
+/** Awaits `promise`, which must reject with an SDK APIError; returns the error for more checks. */
+export async function expectApiError(promise, { status, type, code, param, ErrorClass, message }) {
+  let error;
+  let value;
+  try {
+    value = await promise;
+  } catch (err) {
+    error = err;
+  }
+  assert.ok(error, `expected HTTP ${status}, but the call succeeded with ${JSON.stringify(value)?.slice(0, 500)}`);
+  assert.equal(error.status, status, `HTTP status (error: ${error.message})`);
+  if (ErrorClass) assert.ok(error instanceof ErrorClass, `${error.constructor.name} is not ${ErrorClass.name}`);
+  assert.ok(error.error && typeof error.error.message === 'string', `OpenAI error envelope: ${JSON.stringify(error.error)}`);
+  if (type !== undefined) assert.equal(error.type, type, 'error.type');
+  if (code !== undefined) assert.equal(error.code, code, 'error.code');
+  if (param !== undefined) assert.equal(error.param, param, 'error.param');
+  if (message !== undefined) assert.match(error.error.message, message, 'error.message');
+  assert.ok(error.requestID, 'x-request-id on an error response');
+  assertNoSecrets(JSON.stringify(error.error));
+  return error;
+}
+
+/** No upstream key (nor a URL with credentials) may reach a client. */
+export function assertNoSecrets(text) {
+  for (const key of UPSTREAM_KEYS) assert.ok(!text.includes(key), `response leaks upstream key ${key}: ${text}`);
+  assert.doesNotMatch(text, /https?:\/\/[^/\s"]*@/, 'response leaks a URL with credentials');
+}
+
+/**
+ * `test()` with the suite's timeout that, when the test fails, also prints the last lines the
+ * gateway and the mock wrote (then rethrows the failure unchanged).
+ */
+export function testWithLogs(getStack, { timeout = 60_000 } = {}) {
+  return (name, fn) =>
+    test(name, { timeout }, async (t) => {
+      try {
+        await fn(t);
+      } catch (err) {
+        const stack = getStack();
+        if (stack) t.diagnostic(`"${name}" failed; the processes' last output:\n${stack.logs(40)}`);
+        throw err;
+      }
+    });
+}

@@ -1,0 +1,116 @@
+#pragma once
+/// @file
+/// What every simulated dialect shares: the parsed request a dialect sees, the reply it
+/// returns, the faults chosen by the key, and the interface one dialect implements.
+/// A new dialect is one file (`<name>_dialect.cpp`) plus one line in server.cpp.
+///
+/// Everything here runs on the server's single io_context thread: no locking anywhere.
+
+#include "jobs.hpp"
+#include "media.hpp"
+#include "multipart.hpp"
+
+#include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace videogate::mock_vendor {
+
+using http_request = boost::beast::http::request<boost::beast::http::string_body>;
+
+/// Scripted misbehaviour, chosen by the prefix of the bearer key (see README.md).
+enum class fault {
+  none,
+  missing_key,   ///< no bearer key at all
+  invalid_key,   ///< `bad-*`, `invalid-*`
+  forbidden,     ///< `forbidden-*`
+  no_credit,     ///< `nocredit-*`
+  rate_limited,  ///< `ratelimit-*`
+  server_error,  ///< `error500-*`
+  slow,          ///< `slow-*`: answered normally after --slow-ms
+  drop,          ///< `drop-*`: socket closed without an answer
+  garbage,       ///< `garbage-*`: 200 with a body that is not JSON
+  fail_jobs,     ///< `fail-*`: jobs are created, then end `failed`
+};
+
+/// The fault a key asks for (`fault::missing_key` for an empty key).
+fault fault_for_key(std::string_view key) noexcept;
+
+/// An answer. Either `body` (small, owned) or `blob` (a view of process-lifetime media,
+/// streamed in chunks so a 100 MiB video is never copied per request).
+struct reply {
+  boost::beast::http::status status = boost::beast::http::status::ok;
+  boost::beast::http::fields headers;  ///< Content-Type and friends; Content-Length is computed
+  std::string body;
+  std::optional<std::string_view> blob;
+  bool drop = false;                   ///< close the connection without answering
+};
+
+/// `status` with a JSON body.
+reply json_reply(boost::beast::http::status status, const boost::json::value& body);
+
+/// Serves `bytes` honouring a `Range: bytes=a-b | a- | -n` header of `req`: 200 with the
+/// whole body, 206 with Content-Range, or 416. A malformed or multi-range header is ignored
+/// (200), as RFC 9110 allows. Always sets Accept-Ranges and Content-Type.
+reply media_reply(const http_request& req, std::string_view bytes, std::string_view content_type);
+
+/// A request as the dialect sees it: parsed once by the server (the recorder uses it too).
+struct request_context {
+  const http_request& req;
+  std::string path;                       ///< percent-decoded path, no query
+  std::vector<std::string> segments;      ///< decoded path segments (`/v1/videos/x` -> v1 videos x)
+  std::vector<std::pair<std::string, std::string>> query;  ///< decoded query parameters
+  std::string key;                        ///< bearer token, empty when absent
+  fault key_fault = fault::none;
+  std::string media_type;                 ///< lower-case Content-Type without parameters
+  std::optional<boost::json::value> json; ///< set when the body is valid JSON
+  std::optional<std::vector<form_part>> form;  ///< set when the body is valid multipart
+  std::string body_error;                 ///< why a JSON/multipart body could not be parsed
+
+  /// First value of query parameter `name`, if present.
+  std::optional<std::string_view> query_param(std::string_view name) const;
+};
+
+/// State shared by every dialect of the process.
+struct vendor_state {
+  job_store jobs;
+  media::catalog media;
+  std::chrono::seconds retry_after{7};
+  std::string base_url;  ///< e.g. "http://127.0.0.1:9090", known after binding (for result URLs)
+};
+
+/// One upstream API family. Implementations are pure functions of the request and the
+/// shared state: the server does the I/O, the faults and the recording.
+class dialect {
+public:
+  virtual ~dialect() = default;
+
+  /// Short name, e.g. "openai"; also the `dialect` tag of the jobs it creates.
+  virtual std::string_view name() const noexcept = 0;
+
+  /// True when `path` belongs to this dialect's API: its faults and errors then take this
+  /// dialect's shape.
+  virtual bool owns(std::string_view path) const noexcept = 0;
+
+  /// The answer for a key fault (missing/invalid key, forbidden, no credit, rate limit,
+  /// server error) in this dialect's error shape.
+  virtual reply fault_reply(fault f, const request_context& ctx) const = 0;
+
+  /// Serves a request that passed the key checks.
+  virtual reply handle(request_context& ctx) = 0;
+};
+
+/// Factories, one per dialect file.
+std::unique_ptr<dialect> make_openai_dialect(vendor_state& state);
+
+}  // namespace videogate::mock_vendor

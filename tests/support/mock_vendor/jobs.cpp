@@ -1,0 +1,174 @@
+#include "jobs.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/value.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+namespace videogate::mock_vendor {
+namespace {
+
+/// Completed videos stay downloadable this long (the value only feeds `expires_at`).
+constexpr std::int64_t retention_seconds = 24 * 3600;
+
+std::vector<const job*> sorted(std::vector<const job*> v)
+{
+  std::sort(v.begin(), v.end(), [](const job* a, const job* b) { return a->seq < b->seq; });
+  return v;
+}
+
+boost::json::value opt(const std::optional<std::int64_t>& v)
+{
+  return v ? boost::json::value(*v) : boost::json::value(nullptr);
+}
+
+}  // namespace
+
+std::string_view to_string(job_status s) noexcept
+{
+  switch (s) {
+  case job_status::queued: return "queued";
+  case job_status::in_progress: return "in_progress";
+  case job_status::completed: return "completed";
+  case job_status::failed: return "failed";
+  }
+  return "queued";
+}
+
+boost::json::object to_json(const job& j)
+{
+  boost::json::object o;
+  o["id"] = j.id;
+  o["key"] = j.key;
+  o["dialect"] = j.dialect;
+  o["model"] = j.model;
+  o["prompt"] = j.prompt;
+  o["size"] = j.size;
+  o["seconds"] = j.seconds;
+  o["remixed_from"] = j.remixed_from ? boost::json::value(*j.remixed_from) : boost::json::value(nullptr);
+  o["request"] = j.request;
+  o["status"] = to_string(j.status);
+  o["progress"] = j.progress;
+  o["polls"] = j.polls;
+  o["created_at"] = j.created_at;
+  o["completed_at"] = opt(j.completed_at);
+  o["expires_at"] = opt(j.expires_at);
+  o["fail_at_end"] = j.fail_at_end;
+  if (j.status == job_status::failed)
+    o["error"] = {{"code", j.error_code}, {"message", j.error_message}};
+  else
+    o["error"] = nullptr;
+  return o;
+}
+
+std::int64_t unix_now()
+{
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+std::string job_store::new_id(std::string_view prefix)
+{
+  const std::uint64_t a = rng_();
+  const std::uint64_t b = rng_();
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(0x4000 | (a & 0x0fff)),
+                static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)),
+                static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return std::string(prefix) + buf;
+}
+
+job& job_store::create(job j)
+{
+  j.seq = next_seq_++;
+  j.created_at = unix_now();
+  j.status = job_status::queued;
+  j.progress = 0;
+  j.polls = 0;
+  auto id = j.id;
+  return jobs_.insert_or_assign(std::move(id), std::move(j)).first->second;
+}
+
+job* job_store::find(std::string_view id, std::string_view key, std::string_view dialect)
+{
+  auto* j = find_any(id);
+  if (j == nullptr || j->key != key || j->dialect != dialect)
+    return nullptr;
+  return j;
+}
+
+job* job_store::find_any(std::string_view id)
+{
+  auto it = jobs_.find(std::string(id));
+  return it == jobs_.end() ? nullptr : &it->second;
+}
+
+void job_store::poll(job& j)
+{
+  if (j.status == job_status::completed || j.status == job_status::failed)
+    return;
+  ++j.polls;
+  if (j.polls >= complete_after_polls_) {
+    if (j.fail_at_end)
+      fail(j, "generation_failed", "The video could not be generated");
+    else
+      complete(j);
+    return;
+  }
+  j.status = job_status::in_progress;
+  j.progress = std::clamp(j.polls * 100 / std::max(complete_after_polls_, 1), 1, 99);
+}
+
+void job_store::complete(job& j)
+{
+  j.status = job_status::completed;
+  j.progress = 100;
+  j.completed_at = unix_now();
+  j.expires_at = *j.completed_at + retention_seconds;
+  j.error_code.clear();
+  j.error_message.clear();
+}
+
+void job_store::fail(job& j, std::string code, std::string message)
+{
+  j.status = job_status::failed;
+  j.error_code = std::move(code);
+  j.error_message = std::move(message);
+  j.completed_at.reset();
+  j.expires_at.reset();
+}
+
+bool job_store::erase(std::string_view id)
+{
+  return jobs_.erase(std::string(id)) > 0;
+}
+
+std::vector<const job*> job_store::list(std::string_view key, std::string_view dialect) const
+{
+  std::vector<const job*> out;
+  for (auto& [id, j] : jobs_)
+    if (j.key == key && j.dialect == dialect)
+      out.push_back(&j);
+  return sorted(std::move(out));
+}
+
+boost::json::array job_store::to_json() const
+{
+  std::vector<const job*> all;
+  for (auto& [id, j] : jobs_)
+    all.push_back(&j);
+  boost::json::array out;
+  for (const job* j : sorted(std::move(all)))
+    out.push_back(mock_vendor::to_json(*j));
+  return out;
+}
+
+void job_store::clear()
+{
+  jobs_.clear();
+}
+
+}  // namespace videogate::mock_vendor

@@ -1,0 +1,99 @@
+#pragma once
+/// @file
+/// Job state shared by every simulated dialect: each dialect renders the same timeline
+/// (queued -> in_progress with rising progress -> completed | failed) in its own shape.
+/// The timeline is counted in polls, not wall time, so tests stay deterministic.
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace videogate::mock_vendor {
+
+enum class job_status { queued, in_progress, completed, failed };
+
+/// "queued", "in_progress", "completed", "failed".
+std::string_view to_string(job_status s) noexcept;
+
+/// One generation task.
+struct job {
+  std::string id;       ///< the dialect's public id (e.g. "video_…")
+  std::string key;      ///< the key that created it: jobs are scoped to it
+  std::string dialect;  ///< which dialect created it
+  std::string model;
+  std::string prompt;
+  std::string size;
+  std::string seconds;
+  std::optional<std::string> remixed_from;
+  boost::json::object request;  ///< dialect-specific extras as received (watermark, style, …)
+
+  std::int64_t created_at = 0;  ///< unix seconds
+  std::optional<std::int64_t> completed_at;
+  std::optional<std::int64_t> expires_at;
+  job_status status = job_status::queued;
+  int progress = 0;  ///< 0–100
+  int polls = 0;     ///< status reads so far
+  bool fail_at_end = false;  ///< ends `failed` instead of `completed` (the `fail-*` keys)
+  std::string error_code;     ///< set when failed
+  std::string error_message;  ///< set when failed
+  std::uint64_t seq = 0;      ///< creation order (lists)
+};
+
+/// All jobs of the process, keyed by id. Single-threaded: no locking.
+class job_store {
+public:
+  explicit job_store(int complete_after_polls) : complete_after_polls_(complete_after_polls) {}
+
+  /// A fresh random id `prefix` + 8-4-4-4-12 hex digits.
+  std::string new_id(std::string_view prefix);
+
+  /// Stores `j` (id, key, dialect and request fields set by the caller) as queued at `now`.
+  job& create(job j);
+
+  /// The job `id` if it exists and belongs to `key` and `dialect`; else null (a 404).
+  job* find(std::string_view id, std::string_view key, std::string_view dialect);
+
+  /// The job `id` regardless of key (control endpoints).
+  job* find_any(std::string_view id);
+
+  /// Counts one status read and moves the timeline on: in_progress with progress
+  /// polls*100/N before poll N, completed (or failed) at poll N = --complete-after-polls.
+  void poll(job& j);
+
+  /// Finishes at once: completed (progress 100, completed_at, expires_at).
+  void complete(job& j);
+
+  /// Finishes at once: failed with `code` / `message`.
+  void fail(job& j, std::string code, std::string message);
+
+  bool erase(std::string_view id);
+
+  /// Jobs of `key` and `dialect` in creation order.
+  std::vector<const job*> list(std::string_view key, std::string_view dialect) const;
+
+  /// Every job, creation order, as JSON (GET /_mock/jobs).
+  boost::json::array to_json() const;
+
+  void clear();
+
+private:
+  int complete_after_polls_;
+  std::uint64_t next_seq_ = 1;
+  std::unordered_map<std::string, job> jobs_;
+  std::mt19937_64 rng_{std::random_device{}()};
+};
+
+/// One job as JSON, dialect-neutral (GET /_mock/jobs).
+boost::json::object to_json(const job& j);
+
+/// Current unix time in seconds.
+std::int64_t unix_now();
+
+}  // namespace videogate::mock_vendor

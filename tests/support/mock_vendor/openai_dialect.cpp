@@ -1,0 +1,599 @@
+// The `openai` dialect: resellers that copy the OpenAI Videos API (seeds 001 multipart with
+// the watermark/private/style extras, 002 JSON). Written from the seeds and vendors.md, not
+// from the gateway's translator, so that a misreading on one side shows up as a failure.
+
+#include "dialect.hpp"
+
+#include <boost/url/parse.hpp>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <optional>
+#include <string>
+
+namespace videogate::mock_vendor {
+namespace {
+namespace http = boost::beast::http;
+namespace json = boost::json;
+
+constexpr std::string_view dialect_name = "openai";
+constexpr std::array<std::string_view, 2> models{"sora-2", "sora-2-pro"};
+constexpr std::array<std::string_view, 5> durations{"4", "8", "12", "16", "20"};
+constexpr std::array<std::string_view, 4> sizes{"720x1280", "1280x720", "1024x1792", "1792x1024"};
+constexpr std::array<std::string_view, 6> styles{"thanksgiving", "comic", "news", "selfie", "nostalgic", "anime"};
+constexpr std::array<std::string_view, 3> image_types{"image/jpeg", "image/png", "image/webp"};
+constexpr std::size_t max_prompt_chars = 32000;
+constexpr int default_list_limit = 20;
+
+template <std::size_t N>
+bool one_of(std::string_view v, const std::array<std::string_view, N>& allowed)
+{
+  return std::find(allowed.begin(), allowed.end(), v) != allowed.end();
+}
+
+template <std::size_t N>
+std::string quoted_list(const std::array<std::string_view, N>& allowed)
+{
+  std::string out;
+  for (std::size_t i = 0; i < N; ++i) {
+    if (i > 0)
+      out += i + 1 == N ? " and " : ", ";
+    out += "'" + std::string(allowed[i]) + "'";
+  }
+  return out;
+}
+
+bool starts_with(std::string_view s, std::string_view prefix)
+{
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+json::value nullable(std::optional<std::string_view> v)
+{
+  return v ? json::value(json::string(*v)) : json::value(nullptr);
+}
+
+/// OpenAI's error envelope.
+reply error_reply(http::status status, std::string_view message, std::string_view type,
+                  std::optional<std::string_view> param = std::nullopt,
+                  std::optional<std::string_view> code = std::nullopt)
+{
+  return json_reply(status, {{"error",
+                              {{"message", message}, {"type", type}, {"param", nullable(param)}, {"code", nullable(code)}}}});
+}
+
+reply invalid_value(std::string_view param, std::string_view message)
+{
+  return error_reply(http::status::bad_request, message, "invalid_request_error", param, "invalid_value");
+}
+
+reply unknown_parameter(std::string_view name)
+{
+  return error_reply(http::status::bad_request, "Unknown parameter: '" + std::string(name) + "'.",
+                     "invalid_request_error", name, "unknown_parameter");
+}
+
+reply not_found_video(std::string_view id)
+{
+  return error_reply(http::status::not_found, "Video with id '" + std::string(id) + "' not found.",
+                     "invalid_request_error", "id", "not_found");
+}
+
+reply invalid_url(const request_context& ctx)
+{
+  return error_reply(http::status::not_found,
+                     "Invalid URL (" + std::string(ctx.req.method_string()) + " " + ctx.path + ")",
+                     "invalid_request_error");
+}
+
+reply method_not_allowed(const request_context& ctx, std::string_view allow)
+{
+  auto r = error_reply(http::status::method_not_allowed,
+                       "Method " + std::string(ctx.req.method_string()) + " not allowed for " + ctx.path,
+                       "invalid_request_error");
+  r.headers.set(http::field::allow, allow);
+  return r;
+}
+
+reply moderation_blocked()
+{
+  return error_reply(http::status::bad_request, "Your request was blocked by our moderation system.",
+                     "invalid_request_error", std::nullopt, "moderation_blocked");
+}
+
+/// Keys look like "sk-abc…"; echo them masked, as OpenAI does, never whole.
+std::string masked(std::string_view key)
+{
+  if (key.size() <= 8)
+    return "****";
+  return std::string(key.substr(0, 4)) + "****" + std::string(key.substr(key.size() - 4));
+}
+
+/// Image type from the magic bytes, empty when not jpeg/png/webp.
+std::string_view sniff_image(std::string_view data)
+{
+  if (starts_with(data, "\xFF\xD8\xFF"))
+    return "image/jpeg";
+  if (starts_with(data, std::string_view("\x89PNG\r\n\x1A\n", 8)))
+    return "image/png";
+  if (data.size() >= 12 && starts_with(data, "RIFF") && data.substr(8, 4) == "WEBP")
+    return "image/webp";
+  return {};
+}
+
+/// `input_reference[image_url]`: an http(s) URL or a base64 data URL of a supported image.
+bool valid_image_url(std::string_view url)
+{
+  if (starts_with(url, "data:")) {
+    const auto comma = url.find(',');
+    if (comma == std::string_view::npos)
+      return false;
+    const auto meta = url.substr(5, comma - 5);  // "image/png;base64"
+    const auto semi = meta.find(';');
+    if (semi == std::string_view::npos || meta.substr(semi) != ";base64" || !one_of(meta.substr(0, semi), image_types))
+      return false;
+    const auto data = url.substr(comma + 1);
+    return !data.empty() && std::all_of(data.begin(), data.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=';
+    });
+  }
+  auto parsed = boost::urls::parse_absolute_uri(url);
+  return parsed && (parsed->scheme() == "http" || parsed->scheme() == "https") && !parsed->host().empty();
+}
+
+/// A create (or remix) request, from either encoding.
+struct create_input {
+  std::optional<std::string> model, prompt, seconds, size, style;
+  std::optional<bool> watermark, is_private;
+  std::optional<std::string> image_url, file_id;
+  const form_part* image_file = nullptr;
+};
+
+std::optional<bool> parse_bool_text(std::string_view v)
+{
+  if (v == "true")
+    return true;
+  if (v == "false")
+    return false;
+  return std::nullopt;
+}
+
+std::optional<reply> read_json(const json::value& body, create_input& in, bool remix)
+{
+  if (!body.is_object())
+    return invalid_value("body", "The request body must be a JSON object.");
+  for (auto& [k, v] : body.as_object()) {
+    const std::string_view key = k;
+    if (v.is_null())
+      continue;  // null means "not given", as in OpenAI's API
+    auto want_string = [&](std::optional<std::string>& out) -> std::optional<reply> {
+      if (!v.is_string())
+        return invalid_value(key, "Invalid type for '" + std::string(key) + "': expected a string.");
+      out = std::string(v.as_string());
+      return std::nullopt;
+    };
+    auto want_bool = [&](std::optional<bool>& out) -> std::optional<reply> {
+      if (v.is_bool())
+        out = v.as_bool();
+      else if (v.is_string() && parse_bool_text(v.as_string()))
+        out = parse_bool_text(v.as_string());
+      else
+        return invalid_value(key, "Invalid type for '" + std::string(key) + "': expected a boolean.");
+      return std::nullopt;
+    };
+    std::optional<reply> err;
+    if (key == "prompt")
+      err = want_string(in.prompt);
+    else if (remix)
+      err = unknown_parameter(key);
+    else if (key == "model")
+      err = want_string(in.model);
+    else if (key == "seconds")
+      err = want_string(in.seconds);
+    else if (key == "size")
+      err = want_string(in.size);
+    else if (key == "style")
+      err = want_string(in.style);
+    else if (key == "watermark")
+      err = want_bool(in.watermark);
+    else if (key == "private")
+      err = want_bool(in.is_private);
+    else if (key == "input_reference") {
+      if (!v.is_object())
+        return invalid_value(key, "Invalid type for 'input_reference': expected an object with 'image_url' or 'file_id'.");
+      for (auto& [rk, rv] : v.as_object()) {
+        const std::string name = "input_reference." + std::string(rk);
+        if (rk != "image_url" && rk != "file_id")
+          return unknown_parameter(name);
+        if (!rv.is_string())
+          return invalid_value(name, "Invalid type for '" + name + "': expected a string.");
+        (rk == "image_url" ? in.image_url : in.file_id) = std::string(rv.as_string());
+      }
+    } else
+      err = unknown_parameter(key);
+    if (err)
+      return err;
+  }
+  return std::nullopt;
+}
+
+std::optional<reply> read_form(const std::vector<form_part>& parts, create_input& in, bool remix)
+{
+  std::vector<std::string_view> seen;
+  for (auto& part : parts) {
+    const std::string_view name = part.name;
+    if (std::find(seen.begin(), seen.end(), name) != seen.end())
+      return invalid_value(name, "Parameter '" + part.name + "' was given more than once.");
+    seen.push_back(name);
+
+    const bool is_file = part.filename.has_value();
+    if (name == "input_reference" && !remix) {
+      if (!is_file)
+        return invalid_value(name, "'input_reference' must be a file upload (or use input_reference[image_url]).");
+      in.image_file = &part;
+      continue;
+    }
+    auto text = [&](std::optional<std::string>& out) -> std::optional<reply> {
+      if (is_file)
+        return invalid_value(name, "Invalid type for '" + part.name + "': expected a string, got a file.");
+      out = part.data;
+      return std::nullopt;
+    };
+    auto boolean = [&](std::optional<bool>& out) -> std::optional<reply> {
+      out = parse_bool_text(part.data);
+      if (is_file || !out)
+        return invalid_value(name, "Invalid value for '" + part.name + "': expected 'true' or 'false'.");
+      return std::nullopt;
+    };
+    std::optional<reply> err;
+    if (name == "prompt")
+      err = text(in.prompt);
+    else if (remix)
+      err = unknown_parameter(name);
+    else if (name == "model")
+      err = text(in.model);
+    else if (name == "seconds")
+      err = text(in.seconds);
+    else if (name == "size")
+      err = text(in.size);
+    else if (name == "style")
+      err = text(in.style);
+    else if (name == "watermark")
+      err = boolean(in.watermark);
+    else if (name == "private")
+      err = boolean(in.is_private);
+    else if (name == "input_reference[image_url]")
+      err = text(in.image_url);
+    else if (name == "input_reference[file_id]")
+      err = text(in.file_id);
+    else
+      err = unknown_parameter(name);
+    if (err)
+      return err;
+  }
+  return std::nullopt;
+}
+
+/// Reads the body of a create or remix in whichever encoding it came.
+std::optional<reply> read_input(const request_context& ctx, create_input& in, bool remix)
+{
+  if (!ctx.body_error.empty())
+    return error_reply(http::status::bad_request, ctx.body_error, "invalid_request_error", std::nullopt,
+                       "invalid_value");
+  if (ctx.json)
+    return read_json(*ctx.json, in, remix);
+  if (ctx.form)
+    return read_form(*ctx.form, in, remix);
+  return error_reply(http::status::unsupported_media_type,
+                     "Unsupported Content-Type '" + std::string(ctx.req[http::field::content_type]) +
+                       "': send application/json or multipart/form-data.",
+                     "invalid_request_error", std::nullopt, "unsupported_media_type");
+}
+
+std::optional<reply> check_prompt(const create_input& in)
+{
+  if (!in.prompt)
+    return error_reply(http::status::bad_request, "Missing required parameter: 'prompt'.", "invalid_request_error",
+                       "prompt", "missing_required_parameter");
+  if (in.prompt->empty())
+    return invalid_value("prompt", "Invalid 'prompt': empty string. Expected a string with minimum length 1.");
+  if (in.prompt->size() > max_prompt_chars)
+    return invalid_value("prompt", "Invalid 'prompt': string too long. Expected a string with maximum length 32000.");
+  return std::nullopt;
+}
+
+/// Validates like the vendor and fills the defaults.
+std::optional<reply> validate_create(create_input& in)
+{
+  if (auto err = check_prompt(in))
+    return err;
+  in.model = in.model.value_or("sora-2");
+  in.seconds = in.seconds.value_or("4");
+  in.size = in.size.value_or("720x1280");
+  if (!one_of(*in.model, models))
+    return invalid_value("model", "Invalid value: '" + *in.model + "'. Supported values are: " + quoted_list(models) + ".");
+  if (!one_of(*in.seconds, durations))
+    return invalid_value("seconds",
+                         "Invalid value: '" + *in.seconds + "'. Supported values are: " + quoted_list(durations) + ".");
+  if (!one_of(*in.size, sizes))
+    return invalid_value("size", "Invalid value: '" + *in.size + "'. Supported values are: " + quoted_list(sizes) + ".");
+  if (*in.model == "sora-2" && in.size->find("1792") != std::string::npos)
+    return invalid_value("size", "Size '" + *in.size + "' is only available with model 'sora-2-pro'.");
+  if (in.style && !one_of(*in.style, styles))
+    return invalid_value("style", "Invalid value: '" + *in.style + "'. Supported values are: " + quoted_list(styles) + ".");
+
+  const int references = (in.image_file ? 1 : 0) + (in.image_url ? 1 : 0) + (in.file_id ? 1 : 0);
+  if (references > 1)
+    return invalid_value("input_reference", "Provide only one of an input_reference file, image_url or file_id.");
+  if (in.image_file) {
+    const auto& f = *in.image_file;
+    const auto declared = media_type_of(f.content_type);
+    if (!one_of(declared, image_types))
+      return invalid_value("input_reference", "Invalid file type '" + f.content_type +
+                                                "' for 'input_reference'. Supported types: " + quoted_list(image_types) + ".");
+    if (sniff_image(f.data) != declared)
+      return invalid_value("input_reference", "The 'input_reference' file is not a valid " + declared + " image.");
+  }
+  if (in.image_url && !valid_image_url(*in.image_url))
+    return invalid_value("input_reference[image_url]",
+                         "'input_reference[image_url]' must be an http(s) URL or a base64 data URL of a jpeg, png or webp image.");
+  if (in.file_id && in.file_id->empty())
+    return invalid_value("input_reference[file_id]", "'input_reference[file_id]' must not be empty.");
+  if (in.prompt->find("[reject]") != std::string::npos)
+    return moderation_blocked();
+  return std::nullopt;
+}
+
+json::object video_object(const job& j)
+{
+  json::object o;
+  o["id"] = j.id;
+  o["object"] = "video";
+  o["model"] = j.model;
+  o["status"] = to_string(j.status);
+  o["progress"] = j.progress;
+  o["created_at"] = j.created_at;
+  o["completed_at"] = j.completed_at ? json::value(*j.completed_at) : json::value(nullptr);
+  o["expires_at"] = j.expires_at ? json::value(*j.expires_at) : json::value(nullptr);
+  o["prompt"] = j.prompt;
+  o["size"] = j.size;
+  o["seconds"] = j.seconds;
+  o["remixed_from_video_id"] = j.remixed_from ? json::value(*j.remixed_from) : json::value(nullptr);
+  if (j.status == job_status::failed)
+    o["error"] = {{"code", j.error_code}, {"message", j.error_message}};
+  else
+    o["error"] = nullptr;
+  return o;
+}
+
+class openai_dialect final : public dialect {
+public:
+  explicit openai_dialect(vendor_state& state) : state_(state) {}
+
+  std::string_view name() const noexcept override { return dialect_name; }
+
+  bool owns(std::string_view path) const noexcept override
+  {
+    return path == "/v1/videos" || starts_with(path, "/v1/videos/");
+  }
+
+  reply fault_reply(fault f, const request_context& ctx) const override
+  {
+    switch (f) {
+    case fault::missing_key:
+      return error_reply(http::status::unauthorized,
+                         "You didn't provide an API key. You need to provide your API key in an Authorization header "
+                         "using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+                         "invalid_request_error");
+    case fault::invalid_key:
+      return error_reply(http::status::unauthorized, "Incorrect API key provided: " + masked(ctx.key) + ".",
+                         "invalid_request_error", std::nullopt, "invalid_api_key");
+    case fault::forbidden:
+      return error_reply(http::status::forbidden, "This API key is not allowed to use the videos API.",
+                         "permission_error", std::nullopt, "permission_denied");
+    case fault::no_credit:
+      return error_reply(http::status::payment_required,
+                         "You exceeded your current quota, please check your plan and billing details.",
+                         "insufficient_quota", std::nullopt, "insufficient_quota");
+    case fault::rate_limited: {
+      const auto seconds = std::to_string(state_.retry_after.count());
+      auto r = error_reply(http::status::too_many_requests,
+                           "Rate limit reached for requests. Please try again in " + seconds + "s.", "requests",
+                           std::nullopt, "rate_limit_exceeded");
+      r.headers.set(http::field::retry_after, seconds);
+      return r;
+    }
+    default:
+      return error_reply(http::status::internal_server_error,
+                         "The server had an error while processing your request. Sorry about that!", "server_error");
+    }
+  }
+
+  reply handle(request_context& ctx) override
+  {
+    const auto& s = ctx.segments;
+    const auto method = ctx.req.method();
+    if (s.size() < 2 || s[0] != "v1" || s[1] != "videos")
+      return invalid_url(ctx);
+    if (s.size() == 2) {
+      if (method == http::verb::post)
+        return create(ctx);
+      if (method == http::verb::get)
+        return list(ctx);
+      return method_not_allowed(ctx, "GET, POST");
+    }
+    if (s.size() == 3) {
+      if (method == http::verb::get)
+        return retrieve(ctx, s[2]);
+      if (method == http::verb::delete_)
+        return remove(ctx, s[2]);
+      return invalid_url(ctx);  // POST /v1/videos/edits and friends: not offered by this vendor
+    }
+    if (s.size() == 4 && s[3] == "content")
+      return method == http::verb::get ? content(ctx, s[2]) : method_not_allowed(ctx, "GET");
+    if (s.size() == 4 && s[3] == "remix")
+      return method == http::verb::post ? remix(ctx, s[2]) : method_not_allowed(ctx, "POST");
+    return invalid_url(ctx);
+  }
+
+private:
+  // POST /v1/videos
+  reply create(const request_context& ctx)
+  {
+    create_input in;
+    if (auto err = read_input(ctx, in, false))
+      return std::move(*err);
+    if (auto err = validate_create(in))
+      return std::move(*err);
+
+    job j;
+    j.id = state_.jobs.new_id("video_");
+    j.key = ctx.key;
+    j.dialect = std::string(dialect_name);
+    j.model = *in.model;
+    j.prompt = *in.prompt;
+    j.size = *in.size;
+    j.seconds = *in.seconds;
+    j.fail_at_end = ctx.key_fault == fault::fail_jobs;
+    if (in.watermark)
+      j.request["watermark"] = *in.watermark;
+    if (in.is_private)
+      j.request["private"] = *in.is_private;
+    if (in.style)
+      j.request["style"] = *in.style;
+    if (in.image_file)
+      j.request["input_reference"] = {{"file", in.image_file->filename.value_or("")},
+                                      {"content_type", in.image_file->content_type},
+                                      {"size", in.image_file->data.size()}};
+    else if (in.image_url)
+      j.request["input_reference"] = {{"image_url", *in.image_url}};
+    else if (in.file_id)
+      j.request["input_reference"] = {{"file_id", *in.file_id}};
+    j.request["encoding"] = ctx.json ? "json" : "multipart";
+    return json_reply(http::status::ok, video_object(state_.jobs.create(std::move(j))));
+  }
+
+  // GET /v1/videos?after=&limit=&order=
+  reply list(const request_context& ctx)
+  {
+    int limit = default_list_limit;
+    if (auto v = ctx.query_param("limit")) {
+      auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), limit);
+      if (ec != std::errc{} || end != v->data() + v->size() || limit < 0 || limit > 100)
+        return invalid_value("limit", "Invalid 'limit': expected an integer between 0 and 100.");
+    }
+    const auto order = ctx.query_param("order").value_or("desc");
+    if (order != "asc" && order != "desc")
+      return invalid_value("order", "Invalid value: '" + std::string(order) + "'. Supported values are: 'asc' and 'desc'.");
+
+    auto jobs = state_.jobs.list(ctx.key, dialect_name);
+    if (order == "desc")
+      std::reverse(jobs.begin(), jobs.end());
+    std::size_t start = 0;
+    if (auto after = ctx.query_param("after")) {
+      auto it = std::find_if(jobs.begin(), jobs.end(), [&](const job* j) { return j->id == *after; });
+      start = it == jobs.end() ? jobs.size() : static_cast<std::size_t>(it - jobs.begin()) + 1;
+    }
+    const std::size_t stop = std::min(jobs.size(), start + static_cast<std::size_t>(limit));
+    json::array data;
+    for (std::size_t i = start; i < stop; ++i)
+      data.push_back(video_object(*jobs[i]));
+    json::object out;
+    out["object"] = "list";
+    out["first_id"] = start < stop ? json::value(jobs[start]->id) : json::value(nullptr);
+    out["last_id"] = start < stop ? json::value(jobs[stop - 1]->id) : json::value(nullptr);
+    out["has_more"] = stop < jobs.size();
+    out["data"] = std::move(data);
+    return json_reply(http::status::ok, out);
+  }
+
+  // GET /v1/videos/{id}: every read is a poll and moves the job's timeline on.
+  reply retrieve(const request_context& ctx, const std::string& id)
+  {
+    job* j = state_.jobs.find(id, ctx.key, dialect_name);
+    if (j == nullptr)
+      return not_found_video(id);
+    state_.jobs.poll(*j);
+    return json_reply(http::status::ok, video_object(*j));
+  }
+
+  // DELETE /v1/videos/{id}
+  reply remove(const request_context& ctx, const std::string& id)
+  {
+    if (state_.jobs.find(id, ctx.key, dialect_name) == nullptr)
+      return not_found_video(id);
+    state_.jobs.erase(id);
+    return json_reply(http::status::ok, {{"id", id}, {"object", "video.deleted"}, {"deleted", true}});
+  }
+
+  // GET /v1/videos/{id}/content?variant=video|thumbnail|spritesheet
+  reply content(const request_context& ctx, const std::string& id)
+  {
+    const job* j = state_.jobs.find(id, ctx.key, dialect_name);
+    if (j == nullptr)
+      return not_found_video(id);
+    const auto variant = ctx.query_param("variant").value_or("video");
+    std::string_view bytes;
+    std::string_view type;
+    if (variant == "video") {
+      bytes = state_.media.video();
+      type = "video/mp4";
+    } else if (variant == "thumbnail") {
+      bytes = state_.media.thumbnail();
+      type = "image/webp";
+    } else if (variant == "spritesheet") {
+      bytes = state_.media.spritesheet();
+      type = "image/jpeg";
+    } else {
+      return invalid_value("variant", "Invalid value: '" + std::string(variant) +
+                                        "'. Supported values are: 'video', 'thumbnail' and 'spritesheet'.");
+    }
+    if (j->status != job_status::completed)
+      return error_reply(http::status::not_found,
+                         "Video '" + id + "' is not ready: its status is " + std::string(to_string(j->status)) + ".",
+                         "invalid_request_error", "id", "not_found");
+    return media_reply(ctx.req, bytes, type);
+  }
+
+  // POST /v1/videos/{id}/remix  {"prompt"}
+  reply remix(const request_context& ctx, const std::string& id)
+  {
+    const job* source = state_.jobs.find(id, ctx.key, dialect_name);
+    if (source == nullptr)
+      return not_found_video(id);
+    create_input in;
+    if (auto err = read_input(ctx, in, true))
+      return std::move(*err);
+    if (auto err = check_prompt(in))
+      return std::move(*err);
+    if (source->status != job_status::completed)
+      return invalid_value("id", "Video '" + id + "' is not completed; only completed videos can be remixed.");
+    if (in.prompt->find("[reject]") != std::string::npos)
+      return moderation_blocked();
+
+    job j;
+    j.id = state_.jobs.new_id("video_");
+    j.key = ctx.key;
+    j.dialect = std::string(dialect_name);
+    j.model = source->model;
+    j.prompt = *in.prompt;
+    j.size = source->size;
+    j.seconds = source->seconds;
+    j.remixed_from = source->id;
+    j.fail_at_end = ctx.key_fault == fault::fail_jobs;
+    j.request["encoding"] = ctx.json ? "json" : "multipart";
+    return json_reply(http::status::ok, video_object(state_.jobs.create(std::move(j))));
+  }
+
+  vendor_state& state_;
+};
+
+}  // namespace
+
+std::unique_ptr<dialect> make_openai_dialect(vendor_state& state)
+{
+  return std::make_unique<openai_dialect>(state);
+}
+
+}  // namespace videogate::mock_vendor

@@ -1,0 +1,568 @@
+#include "server.hpp"
+
+#include "dialect.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <exception>
+#include <iostream>
+#include <type_traits>
+
+namespace videogate::mock_vendor {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::uint64_t body_limit = 64ULL * 1024 * 1024;  // like a vendor's upload cap: 413 above
+constexpr std::uint32_t header_limit = 32 * 1024;
+constexpr auto idle_timeout = 60s;       // waiting for the next request on a kept-alive connection
+constexpr auto body_timeout = 120s;      // a whole 64 MiB body
+constexpr auto write_timeout = 30s;      // each chunk of an answer
+constexpr auto handshake_timeout = 10s;
+constexpr auto shutdown_timeout = 2s;
+constexpr std::size_t chunk_size = 256 * 1024;  // streamed media: one deadline per chunk
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+bool starts_with(std::string_view s, std::string_view prefix)
+{
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+std::string lower(std::string_view s)
+{
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+/// Bearer token of an Authorization value; empty when absent or another scheme.
+std::string bearer_key(std::string_view auth)
+{
+  while (!auth.empty() && auth.front() == ' ')
+    auth.remove_prefix(1);
+  if (auth.size() < 7 || lower(auth.substr(0, 7)) != "bearer ")
+    return {};
+  auth.remove_prefix(7);
+  while (!auth.empty() && auth.front() == ' ')
+    auth.remove_prefix(1);
+  while (!auth.empty() && auth.back() == ' ')
+    auth.remove_suffix(1);
+  return std::string(auth);
+}
+
+std::string sha256_hex(std::string_view data)
+{
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    out.push_back(digits[md[i] >> 4]);
+    out.push_back(digits[md[i] & 0xf]);
+  }
+  return out;
+}
+
+/// A plain (non-dialect) JSON error, for the control endpoints and protocol errors.
+reply plain_error(http::status status, std::string_view message)
+{
+  return json_reply(status, {{"error", {{"message", message}, {"type", "mock_error"}}}});
+}
+
+/// Parses the target of `ctx.req` into path, segments and query. False when malformed.
+bool parse_target(request_context& ctx)
+{
+  auto url = boost::urls::parse_origin_form(ctx.req.target());
+  if (!url)
+    return false;
+  ctx.path = url->path();
+  for (auto seg : url->segments())
+    ctx.segments.emplace_back(seg);
+  for (auto param : url->params())
+    ctx.query.emplace_back(param.key, param.has_value ? param.value : std::string());
+  return true;
+}
+
+/// Reads the Content-Type and parses a JSON or multipart body once for dialect and recorder.
+void parse_body(request_context& ctx)
+{
+  const auto content_type = ctx.req[http::field::content_type];
+  ctx.media_type = media_type_of(content_type);
+  if (ctx.media_type == "application/json") {
+    boost::system::error_code ec;
+    auto v = json::parse(ctx.req.body(), ec);
+    if (ec)
+      ctx.body_error = "We could not parse the JSON body of your request: " + ec.message();
+    else
+      ctx.json = std::move(v);
+  } else if (ctx.media_type == "multipart/form-data") {
+    auto boundary = content_type_param(content_type, "boundary");
+    std::string error;
+    auto parts = parse_multipart(ctx.req.body(), boundary.value_or(""), error);
+    if (!parts)
+      ctx.body_error = "Invalid multipart/form-data body: " + error;
+    else
+      ctx.form = std::move(*parts);
+  }
+}
+
+json::object record_of(const request_context& ctx, std::uint64_t seq)
+{
+  json::object e;
+  e["seq"] = seq;
+  e["method"] = std::string(ctx.req.method_string());
+  e["target"] = std::string(ctx.req.target());
+  e["key"] = ctx.key.empty() ? json::value(nullptr) : json::value(ctx.key);
+  const auto ct = ctx.req[http::field::content_type];
+  e["content_type"] = ct.empty() ? json::value(nullptr) : json::value(std::string(ct));
+  e["json"] = ctx.json ? *ctx.json : json::value(nullptr);
+  json::object form;
+  json::array files;
+  if (ctx.form) {
+    for (auto& part : *ctx.form) {
+      if (part.filename) {
+        files.push_back({{"name", part.name},
+                         {"filename", *part.filename},
+                         {"content_type", part.content_type},
+                         {"size", part.data.size()},
+                         {"sha256", sha256_hex(part.data)}});
+        continue;
+      }
+      // A repeated text field becomes an array, so tests can see the duplicate.
+      if (auto* existing = form.if_contains(part.name)) {
+        if (!existing->is_array())
+          *existing = json::array{*existing};
+        existing->as_array().push_back(json::value(part.data));
+      } else {
+        form[part.name] = part.data;
+      }
+    }
+  }
+  e["form"] = std::move(form);
+  e["files"] = std::move(files);
+  json::object headers;
+  for (auto& field : ctx.req) {
+    auto name = lower(field.name_string());
+    if (auto* existing = headers.if_contains(name))
+      *existing = std::string(existing->as_string()) + ", " + std::string(field.value());
+    else
+      headers[name] = std::string(field.value());
+  }
+  e["headers"] = std::move(headers);
+  e["body_bytes"] = ctx.req.body().size();
+  return e;
+}
+
+template <class Stream>
+tcp::socket& socket_of(Stream& stream)
+{
+  return beast::get_lowest_layer(stream).socket();
+}
+
+/// Ends a connection politely: TCP half-close, or a bounded TLS close_notify.
+template <class Stream>
+asio::awaitable<void> close_gracefully(Stream& stream)
+{
+  boost::system::error_code ec;
+  if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  } else {
+    beast::get_lowest_layer(stream).expires_after(shutdown_timeout);
+    co_await stream.async_shutdown(use_tuple);
+  }
+  beast::get_lowest_layer(stream).close();
+}
+
+/// Writes `r`; media (`r.blob`) goes out in chunks straight from the shared buffer.
+/// False when the peer is gone.
+template <class Stream>
+asio::awaitable<bool> write_reply(Stream& stream, reply& r, unsigned version, bool keep_alive)
+{
+  auto& lowest = beast::get_lowest_layer(stream);
+  if (!r.blob) {
+    http::response<http::string_body> res{r.status, version};
+    for (auto& f : r.headers)
+      res.insert(f.name_string(), f.value());
+    res.set(http::field::server, "videogate-mock-vendor");
+    res.keep_alive(keep_alive);
+    res.body() = std::move(r.body);
+    res.prepare_payload();
+    lowest.expires_after(write_timeout);
+    auto [ec, n] = co_await http::async_write(stream, res, use_tuple);
+    co_return !ec;
+  }
+
+  const std::string_view bytes = *r.blob;
+  http::response<http::buffer_body> res{r.status, version};
+  for (auto& f : r.headers)
+    res.insert(f.name_string(), f.value());
+  res.set(http::field::server, "videogate-mock-vendor");
+  res.keep_alive(keep_alive);
+  res.content_length(bytes.size());
+  res.body().data = nullptr;
+  res.body().more = true;
+  http::response_serializer<http::buffer_body> sr{res};
+  lowest.expires_after(write_timeout);
+  if (auto [ec, n] = co_await http::async_write_header(stream, sr, use_tuple); ec)
+    co_return false;
+  std::size_t offset = 0;
+  do {
+    const std::size_t n = std::min(chunk_size, bytes.size() - offset);
+    // buffer_body wants a mutable pointer but only reads through it.
+    res.body().data = const_cast<char*>(bytes.data() + offset);
+    res.body().size = n;
+    res.body().more = offset + n < bytes.size();
+    lowest.expires_after(write_timeout);
+    auto [ec, written] = co_await http::async_write(stream, sr, use_tuple);
+    if (ec == http::error::need_buffer)
+      ec = {};  // the chunk is out; the serializer asks for the next one
+    if (ec)
+      co_return false;
+    offset += n;
+  } while (offset < bytes.size());
+  co_return true;
+}
+
+}  // namespace
+
+struct server::impl {
+  impl(asio::io_context& ioc, options o)
+    : ioc_(ioc),
+      opts_(std::move(o)),
+      acceptor_(ioc),
+      state_{job_store{opts_.complete_after_polls}, media::catalog{opts_.video_bytes}, opts_.retry_after, {}}
+  {
+    if (!opts_.tls_cert.empty()) {
+      tls_.emplace(ssl::context::tls_server);
+      tls_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                        ssl::context::single_dh_use);
+      SSL_CTX_set_min_proto_version(tls_->native_handle(), TLS1_2_VERSION);
+      tls_->use_certificate_chain_file(opts_.tls_cert);
+      tls_->use_private_key_file(opts_.tls_key, ssl::context::pem);
+    }
+
+    tcp::endpoint endpoint{resolve(opts_.host), opts_.port};
+    acceptor_.open(endpoint.protocol());
+    acceptor_.set_option(asio::socket_base::reuse_address(true));
+    acceptor_.bind(endpoint);
+    acceptor_.listen(asio::socket_base::max_listen_connections);
+
+    const auto bound = acceptor_.local_endpoint();
+    const auto address = bound.address().is_v6() ? "[" + bound.address().to_string() + "]" : bound.address().to_string();
+    state_.base_url = std::string(tls_ ? "https://" : "http://") + address + ":" + std::to_string(bound.port());
+
+    // One line per dialect file.
+    dialects_.push_back(make_openai_dialect(state_));
+  }
+
+  static asio::ip::address resolve(const std::string& host)
+  {
+    boost::system::error_code ec;
+    auto address = asio::ip::make_address(host, ec);
+    if (!ec)
+      return address;
+    asio::io_context scratch;
+    tcp::resolver resolver{scratch};
+    auto results = resolver.resolve(host, "0");  // throws for an unknown host
+    return results.begin()->endpoint().address();
+  }
+
+  asio::awaitable<void> accept_loop()
+  {
+    for (;;) {
+      auto [ec, socket] = co_await acceptor_.async_accept(use_tuple);
+      if (ec == asio::error::operation_aborted || !acceptor_.is_open())
+        co_return;
+      if (ec) {
+        // Out of descriptors and the like: back off briefly instead of spinning.
+        asio::steady_timer pause{ioc_, 50ms};
+        co_await pause.async_wait(use_tuple);
+        continue;
+      }
+      boost::system::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      auto on_done = [](std::exception_ptr e) {
+        if (!e)
+          return;
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          std::cerr << "videogate-mock-vendor: connection error: " << ex.what() << "\n";
+        }
+      };
+      if (tls_)
+        asio::co_spawn(ioc_, run_tls(std::move(socket)), on_done);
+      else
+        asio::co_spawn(ioc_, run_plain(std::move(socket)), on_done);
+    }
+  }
+
+  asio::awaitable<void> run_plain(tcp::socket socket)
+  {
+    beast::tcp_stream stream{std::move(socket)};
+    beast::flat_buffer buffer;
+    co_await session(stream, buffer);
+  }
+
+  asio::awaitable<void> run_tls(tcp::socket socket)
+  {
+    beast::ssl_stream<beast::tcp_stream> stream{std::move(socket), *tls_};
+    beast::get_lowest_layer(stream).expires_after(handshake_timeout);
+    auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, use_tuple);
+    if (ec)
+      co_return;
+    beast::flat_buffer buffer;
+    co_await session(stream, buffer);
+  }
+
+  // read -> handle -> write -> keep-alive, each step with its own deadline.
+  template <class Stream>
+  asio::awaitable<void> session(Stream& stream, beast::flat_buffer& buffer)
+  {
+    auto& lowest = beast::get_lowest_layer(stream);
+    for (;;) {
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(header_limit);
+      parser.body_limit(body_limit);
+
+      lowest.expires_after(idle_timeout);
+      auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
+      if (ec == http::error::end_of_stream)
+        co_return co_await close_gracefully(stream);
+      if (ec) {
+        co_await answer_protocol_error(stream, ec);
+        co_return;
+      }
+
+      auto& head = parser.get();
+      if (parser.content_length() && *parser.content_length() > body_limit) {
+        // Refuse before reading (and before any 100 Continue), like a vendor's front proxy.
+        auto r = plain_error(http::status::payload_too_large, "Request body exceeds 64 MiB");
+        co_await write_reply(stream, r, head.version(), false);
+        co_return co_await close_gracefully(stream);
+      }
+      if (beast::iequals(head[http::field::expect], "100-continue")) {
+        http::response<http::empty_body> cont{http::status::continue_, head.version()};
+        lowest.expires_after(write_timeout);
+        if (auto [wec, wn] = co_await http::async_write(stream, cont, use_tuple); wec)
+          co_return;
+      }
+
+      lowest.expires_after(body_timeout);
+      std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, use_tuple);
+      if (ec) {
+        co_await answer_protocol_error(stream, ec);
+        co_return;
+      }
+
+      http_request req = parser.release();
+      reply r = co_await handle(req);
+      if (opts_.verbose)
+        std::cerr << req.method_string() << " " << req.target() << " -> "
+                  << (r.drop ? std::string("(dropped)") : std::to_string(static_cast<unsigned>(r.status))) << "\n";
+      if (r.drop) {
+        lowest.close();  // no answer at all: the client sees the connection vanish
+        co_return;
+      }
+      const bool keep_alive = req.keep_alive();
+      if (!co_await write_reply(stream, r, req.version(), keep_alive))
+        co_return;
+      if (!keep_alive)
+        co_return co_await close_gracefully(stream);
+    }
+  }
+
+  /// A read failed: answer what deserves an answer (413, 431, 400), drop the rest.
+  template <class Stream>
+  asio::awaitable<void> answer_protocol_error(Stream& stream, boost::system::error_code ec)
+  {
+    std::optional<reply> r;
+    if (ec == http::error::body_limit)
+      r = plain_error(http::status::payload_too_large, "Request body exceeds 64 MiB");
+    else if (ec == http::error::header_limit)
+      r = plain_error(http::status::request_header_fields_too_large, "Request headers too large");
+    else if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+             ec != http::error::partial_message)
+      r = plain_error(http::status::bad_request, "Malformed HTTP request");
+    if (r) {
+      co_await write_reply(stream, *r, 11, false);
+      co_await close_gracefully(stream);
+    }
+  }
+
+  asio::awaitable<reply> handle(http_request& req)
+  {
+    try {
+      request_context ctx{req};
+      if (!parse_target(ctx))
+        co_return plain_error(http::status::bad_request, "Malformed request target");
+      if (starts_with(ctx.path, "/_mock/"))
+        co_return control(ctx);
+
+      ctx.key = bearer_key(req[http::field::authorization]);
+      ctx.key_fault = fault_for_key(ctx.key);
+      parse_body(ctx);
+      log_.push_back(record_of(ctx, next_seq_++));
+
+      dialect* owner = nullptr;
+      for (auto& d : dialects_)
+        if (d->owns(ctx.path)) {
+          owner = d.get();
+          break;
+        }
+      if (owner == nullptr)
+        co_return json_reply(http::status::not_found,
+                             {{"error",
+                               {{"message", "Invalid URL (" + std::string(req.method_string()) + " " + ctx.path + ")"},
+                                {"type", "invalid_request_error"},
+                                {"param", nullptr},
+                                {"code", nullptr}}}});
+
+      switch (ctx.key_fault) {
+      case fault::drop: {
+        reply r;
+        r.drop = true;
+        co_return r;
+      }
+      case fault::slow: {
+        asio::steady_timer timer{co_await asio::this_coro::executor, opts_.slow};
+        co_await timer.async_wait(use_tuple);
+        break;
+      }
+      case fault::garbage: {
+        // Claims JSON, is not: what a vendor behind a misconfigured proxy sends.
+        reply r;
+        r.headers.set(http::field::content_type, "application/json");
+        r.body = "<html><head><title>200 OK</title></head><body><h1>Welcome to nginx!</h1></body></html>\n";
+        co_return r;
+      }
+      case fault::missing_key:
+      case fault::invalid_key:
+      case fault::forbidden:
+      case fault::no_credit:
+      case fault::rate_limited:
+      case fault::server_error:
+        co_return owner->fault_reply(ctx.key_fault, ctx);
+      case fault::none:
+      case fault::fail_jobs:
+        break;
+      }
+      co_return owner->handle(ctx);
+    } catch (const std::exception& e) {
+      // A bug in the mock itself: make it loud in the answer rather than a silent drop.
+      co_return plain_error(http::status::internal_server_error, std::string("mock vendor bug: ") + e.what());
+    }
+  }
+
+  // /_mock/*: no auth, never recorded.
+  reply control(request_context& ctx)
+  {
+    const auto& s = ctx.segments;  // "_mock", …
+    const auto method = ctx.req.method();
+    if (s.size() == 2 && s[1] == "health") {
+      return json_reply(http::status::ok, {{"status", "ok"}});
+    }
+    if (s.size() == 2 && s[1] == "requests") {
+      if (method != http::verb::get)
+        return plain_error(http::status::method_not_allowed, "use GET");
+      return json_reply(http::status::ok, log_);
+    }
+    if (s.size() == 2 && s[1] == "reset") {
+      if (method != http::verb::post)
+        return plain_error(http::status::method_not_allowed, "use POST");
+      log_.clear();
+      next_seq_ = 1;
+      state_.jobs.clear();
+      return json_reply(http::status::ok, {{"reset", true}});
+    }
+    if (s.size() == 2 && s[1] == "jobs") {
+      if (method != http::verb::get)
+        return plain_error(http::status::method_not_allowed, "use GET");
+      return json_reply(http::status::ok, state_.jobs.to_json());
+    }
+    if (s.size() == 4 && s[1] == "jobs" && (s[3] == "complete" || s[3] == "fail")) {
+      if (method != http::verb::post)
+        return plain_error(http::status::method_not_allowed, "use POST");
+      job* j = state_.jobs.find_any(s[2]);
+      if (j == nullptr)
+        return plain_error(http::status::not_found, "no job " + s[2]);
+      if (s[3] == "complete") {
+        state_.jobs.complete(*j);
+      } else {
+        // Optional JSON body {"code","message"} picks the failure reason.
+        std::string code = "generation_failed";
+        std::string message = "The video could not be generated";
+        boost::system::error_code ec;
+        auto body = json::parse(ctx.req.body(), ec);
+        if (!ec && body.is_object()) {
+          if (auto* c = body.as_object().if_contains("code"); c && c->is_string())
+            code = std::string(c->as_string());
+          if (auto* m = body.as_object().if_contains("message"); m && m->is_string())
+            message = std::string(m->as_string());
+        }
+        state_.jobs.fail(*j, std::move(code), std::move(message));
+      }
+      return json_reply(http::status::ok, to_json(*j));
+    }
+    return plain_error(http::status::not_found, "unknown control endpoint " + ctx.path);
+  }
+
+  asio::io_context& ioc_;
+  options opts_;
+  std::optional<ssl::context> tls_;
+  tcp::acceptor acceptor_;
+  vendor_state state_;
+  std::vector<std::unique_ptr<dialect>> dialects_;
+  json::array log_;
+  std::uint64_t next_seq_ = 1;
+};
+
+server::server(asio::io_context& ioc, options opts) : impl_(std::make_unique<impl>(ioc, std::move(opts))) {}
+
+server::~server() = default;
+
+tcp::endpoint server::local_endpoint() const
+{
+  return impl_->acceptor_.local_endpoint();
+}
+
+void server::start()
+{
+  asio::co_spawn(impl_->ioc_, impl_->accept_loop(), [](std::exception_ptr e) {
+    if (e)
+      std::rethrow_exception(e);  // the listener itself failing is fatal
+  });
+}
+
+void server::stop()
+{
+  boost::system::error_code ignored;
+  impl_->acceptor_.close(ignored);
+}
+
+}  // namespace videogate::mock_vendor

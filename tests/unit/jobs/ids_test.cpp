@@ -1,0 +1,238 @@
+#include "videogate/jobs/ids.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <set>
+#include <stdexcept>
+#include <string>
+
+namespace videogate::jobs {
+namespace {
+
+constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+id_fields sample() {
+  return id_fields{"vendor-a", key_fingerprint("sk-test-key-1"), "task_01HZX3Q8Y2", "team-blue"};
+}
+
+// Test-side decoder, to tamper with the token bytes rather than the characters.
+std::string b64url_decode(std::string_view s) {
+  std::string out;
+  unsigned acc = 0;
+  int bits = 0;
+  for (char c : s) {
+    acc = (acc << 6) | static_cast<unsigned>(alphabet.find(c));
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
+std::string b64url_encode(std::string_view in) {
+  std::string out;
+  unsigned acc = 0;
+  int bits = 0;
+  for (unsigned char c : in) {
+    acc = (acc << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out.push_back(alphabet[(acc >> bits) & 63]);
+    }
+  }
+  if (bits > 0) out.push_back(alphabet[(acc << (6 - bits)) & 63]);
+  return out;
+}
+
+TEST(Ids, RoundTrip) {
+  const id_codec codec("0123456789abcdef0123456789abcdef");
+  const auto id = codec.seal(sample());
+  ASSERT_TRUE(id.has_value());
+  EXPECT_EQ(id->rfind("video_", 0), 0u);
+  EXPECT_LE(id->size(), 200u);
+  for (char c : id->substr(6)) EXPECT_NE(alphabet.find(c), std::string_view::npos) << c;
+  const auto back = codec.open(*id);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(*back, sample());
+}
+
+TEST(Ids, RoundTripEdgeFields) {
+  const id_codec codec("secret-secret-secret");
+  for (const id_fields& f : {id_fields{"", "", "", ""}, id_fields{"u", "fp", "x", ""},
+                             id_fields{"a", "b", std::string("c\0d\xff/+=", 7), "ü"}}) {
+    const auto id = codec.seal(f);
+    ASSERT_TRUE(id.has_value());
+    const auto back = codec.open(*id);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(*back, f);
+  }
+}
+
+TEST(Ids, SealIsDeterministic) {
+  const id_codec codec("s3cr3t-s3cr3t-s3cr3t");
+  EXPECT_EQ(codec.seal(sample()), codec.seal(sample()));
+}
+
+TEST(Ids, EveryCharTamperRejected) {
+  const id_codec codec("0123456789abcdef0123456789abcdef");
+  const std::string id = *codec.seal(sample());
+  int tried = 0;
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    for (char c : alphabet) {
+      if (c == id[i]) continue;
+      std::string t = id;
+      t[i] = c;
+      EXPECT_FALSE(codec.open(t).has_value()) << "position " << i << " char " << c;
+      ++tried;
+    }
+    // Characters outside the alphabet too.
+    for (char c : std::string_view("=+/. \0\x80", 8)) {
+      std::string t = id;
+      t[i] = c;
+      EXPECT_FALSE(codec.open(t).has_value()) << "position " << i;
+    }
+  }
+  EXPECT_GT(tried, 64 * 40);
+}
+
+TEST(Ids, EveryBitFlipOfTheTokenRejected) {
+  const id_codec codec("0123456789abcdef0123456789abcdef");
+  const std::string id = *codec.seal(sample());
+  const std::string token = b64url_decode(id.substr(6));
+  ASSERT_EQ("video_" + b64url_encode(token), id);  // the test codec agrees
+  for (std::size_t byte = 0; byte < token.size(); ++byte) {
+    for (int bit = 0; bit < 8; ++bit) {
+      std::string t = token;
+      t[byte] = static_cast<char>(t[byte] ^ (1 << bit));
+      EXPECT_FALSE(codec.open("video_" + b64url_encode(t)).has_value()) << byte << ":" << bit;
+    }
+  }
+}
+
+TEST(Ids, TruncationAndExtensionRejected) {
+  const id_codec codec("0123456789abcdef0123456789abcdef");
+  const std::string id = *codec.seal(sample());
+  for (std::size_t n = 0; n < id.size(); ++n) EXPECT_FALSE(codec.open(id.substr(0, n)).has_value()) << n;
+  for (char c : alphabet) EXPECT_FALSE(codec.open(id + c).has_value()) << c;
+  // Appending bytes to the token (after the tag) must fail too.
+  const std::string token = b64url_decode(id.substr(6));
+  EXPECT_FALSE(codec.open("video_" + b64url_encode(token + '\0')).has_value());
+  EXPECT_FALSE(codec.open("video_" + b64url_encode(token + "xyz")).has_value());
+}
+
+TEST(Ids, OtherSecretRejected) {
+  const id_codec a("secret-a-secret-a-secret-a");
+  const id_codec b("secret-b-secret-b-secret-b");
+  const auto id = a.seal(sample());
+  ASSERT_TRUE(id.has_value());
+  EXPECT_FALSE(b.open(*id).has_value());
+  EXPECT_NE(a.seal(sample()), b.seal(sample()));
+}
+
+TEST(Ids, OtherClientGivesDistinctIds) {
+  const id_codec codec("0123456789abcdef0123456789abcdef");
+  id_fields mine = sample();
+  id_fields theirs = sample();
+  theirs.client = "team-red";
+  const auto a = codec.seal(mine);
+  const auto b = codec.seal(theirs);
+  ASSERT_TRUE(a && b);
+  EXPECT_NE(*a, *b);
+  EXPECT_EQ(codec.open(*a)->client, "team-blue");
+  EXPECT_EQ(codec.open(*b)->client, "team-red");
+}
+
+TEST(Ids, FieldBoundariesAreUnambiguous) {
+  // Same concatenation, different splits: length prefixes keep them apart.
+  const id_codec codec("0123456789abcdef0123456789abcdef");
+  const auto a = codec.seal({"ab", "c", "d", "e"});
+  const auto b = codec.seal({"a", "bc", "d", "e"});
+  ASSERT_TRUE(a && b);
+  EXPECT_NE(*a, *b);
+  EXPECT_EQ(codec.open(*b)->upstream, "a");
+}
+
+TEST(Ids, OverLengthRejected) {
+  const id_codec codec("0123456789abcdef0123456789abcdef");
+  id_fields f = sample();
+  f.upstream_id = std::string(256, 'x');  // above one length byte
+  EXPECT_FALSE(codec.seal(f).has_value());
+  f.upstream_id = std::string(255, 'x');  // fits the byte but not 200 chars
+  EXPECT_FALSE(codec.seal(f).has_value());
+
+  // The 200-char ceiling: token = 1 + 4 + payload + 16 bytes; 145 bytes is 194 chars.
+  id_fields g{"", "", "", ""};
+  g.upstream_id = std::string(145 - 21, 'y');
+  const auto at_limit = codec.seal(g);
+  ASSERT_TRUE(at_limit.has_value());
+  EXPECT_EQ(at_limit->size(), 200u);
+  EXPECT_TRUE(codec.open(*at_limit).has_value());
+  g.upstream_id.push_back('y');
+  EXPECT_FALSE(codec.seal(g).has_value());
+}
+
+TEST(Ids, GarbageRejected) {
+  const id_codec codec("0123456789abcdef0123456789abcdef");
+  for (const std::string& s :
+       {std::string(), std::string("video_"), std::string("video"), std::string("vid_abc"),
+        std::string("video_AAAA"), std::string("video_!!!!"), std::string("video_A"),
+        std::string("video_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+        std::string("VIDEO_") + codec.seal(sample())->substr(6), std::string("video_") + std::string(300, 'A'),
+        std::string("video_AQ=="), std::string("task_01HZX3Q8Y2"), std::string("video_\0\0\0\0", 10),
+        std::string(" ") + *codec.seal(sample()), *codec.seal(sample()) + "\n"}) {
+    EXPECT_FALSE(codec.open(s).has_value()) << s;
+  }
+}
+
+TEST(Ids, WrongVersionRejectedEvenWithValidLayout) {
+  const id_codec codec("0123456789abcdef0123456789abcdef");
+  std::string token = b64url_decode(codec.seal(sample())->substr(6));
+  token[0] = 2;
+  EXPECT_FALSE(codec.open("video_" + b64url_encode(token)).has_value());
+}
+
+TEST(Ids, EmptySecretRefused) { EXPECT_THROW(id_codec(""), std::invalid_argument); }
+
+TEST(KeyFingerprint, StableShortHexAndNotTheKey) {
+  const std::string key = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789";
+  const std::string fp = key_fingerprint(key);
+  EXPECT_EQ(fp.size(), 12u);
+  for (char c : fp) EXPECT_TRUE(std::isxdigit(static_cast<unsigned char>(c)) && !std::isupper(static_cast<unsigned char>(c)));
+  EXPECT_EQ(fp, key_fingerprint(key));
+  EXPECT_NE(fp, key_fingerprint(key + "x"));
+  EXPECT_EQ(fp.find(key.substr(0, 6)), std::string::npos);
+  EXPECT_EQ(key.find(fp), std::string::npos);
+  // SHA-256("abc") = ba7816bf8f01cfea...
+  EXPECT_EQ(key_fingerprint("abc"), "ba7816bf8f01");
+  EXPECT_EQ(key_fingerprint(""), "e3b0c44298fc");
+}
+
+TEST(ConstantTimeEqual, Basics) {
+  EXPECT_TRUE(constant_time_equal("", ""));
+  EXPECT_TRUE(constant_time_equal("abc", "abc"));
+  EXPECT_FALSE(constant_time_equal("abc", "abd"));
+  EXPECT_FALSE(constant_time_equal("abc", "ab"));
+  EXPECT_FALSE(constant_time_equal("ab", "abc"));
+  EXPECT_FALSE(constant_time_equal("", "a"));
+  EXPECT_FALSE(constant_time_equal("a", ""));
+  EXPECT_TRUE(constant_time_equal(std::string_view("a\0b", 3), std::string_view("a\0b", 3)));
+  EXPECT_FALSE(constant_time_equal(std::string_view("a\0b", 3), std::string_view("a\0c", 3)));
+}
+
+TEST(RandomSecret, HexAndDistinct) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 16; ++i) {
+    const std::string s = random_secret();
+    EXPECT_EQ(s.size(), 64u);
+    for (char c : s) EXPECT_TRUE(std::isxdigit(static_cast<unsigned char>(c)));
+    seen.insert(s);
+  }
+  EXPECT_EQ(seen.size(), 16u);
+}
+
+}  // namespace
+}  // namespace videogate::jobs
