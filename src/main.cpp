@@ -112,7 +112,10 @@ int main(int argc, char** argv) {
     unsigned threads = cfg->threads ? cfg->threads : std::max(1u, std::thread::hardware_concurrency());
     asio::io_context ioc(static_cast<int>(threads));
     auto metrics = std::make_shared<observe::metrics>();
-    auto client = std::make_shared<http::client>(ioc.get_executor());
+    http::client_options co;
+    for (auto& u : cfg->upstreams)
+      if (!u.ca_file.empty()) co.ca_files.push_back(u.ca_file);
+    auto client = std::make_shared<http::client>(ioc.get_executor(), co);
     auto svc = std::make_shared<api::service>(api::service_deps{cfg, store, client, metrics, secret});
 
     http::server_options so;

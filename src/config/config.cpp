@@ -39,10 +39,10 @@ constexpr std::array<std::string_view, 1> admin_keys{"key"};
 constexpr std::array<std::string_view, 2> log_keys{"level", "format"};
 constexpr std::array<std::string_view, 2> store_keys{"kind", "path"};
 constexpr std::array<std::string_view, 1> ids_keys{"secret"};
-constexpr std::array<std::string_view, 14> upstream_keys{
+constexpr std::array<std::string_view, 15> upstream_keys{
     "name",    "dialect",         "base_url", "request_format", "keys",
     "key_strategy", "max_jobs_per_key", "connect_timeout", "timeout", "poll_interval",
-    "models",  "durations",       "defaults", "content"};
+    "models",  "durations",       "defaults", "content",  "ca_file"};
 constexpr std::array<std::string_view, 2> route_keys{"model", "upstreams"};
 
 template <class E>
@@ -617,6 +617,12 @@ class loader {
         if (auto v = typed_scalar(value)) u.defaults.emplace(name, std::move(*v));
     }
     if (auto v = choice<content_mode>(at(*e, "content", f), content_modes)) u.content = *v;
+    if (auto c = at(*e, "ca_file", f); c.has_value()) {
+      if (auto s = nonempty_text(c)) {
+        if (std::ifstream probe(*s); !probe) fail(c, "cannot read CA file '" + *s + "'");
+        else u.ca_file = *s;
+      }
+    }
   }
 
   void parse_keys(const field& f, upstream_config& u) {

@@ -86,7 +86,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     tls_ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                         ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
     tls_ctx.set_default_verify_paths();
-    if (!opts.ca_file.empty()) tls_ctx.load_verify_file(opts.ca_file);
+    for (auto& f : opts.ca_files) tls_ctx.load_verify_file(f);
     tls_ctx.set_verify_mode(ssl::verify_peer);
   }
 

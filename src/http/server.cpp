@@ -28,6 +28,7 @@ namespace videogate::http {
 namespace {
 
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+constexpr std::uint64_t max_discard_bytes = 64ull * 1024 * 1024;
 
 /// Streams a body through a serializer; Beast's buffer_body protocol (see its http_relay example).
 class serializer_writer final : public body_writer {
@@ -113,6 +114,22 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     }
   }
 
+  /// After refusing a body, reads (and drops) what the client is still sending, bounded in
+  /// bytes and time: closing a socket with unread data resets it, and the client would see a
+  /// connection error instead of our 413.
+  asio::awaitable<void> discard_body(beast::tcp_stream& stream, beast::flat_buffer& buffer, std::uint64_t expected) {
+    std::uint64_t left = std::min<std::uint64_t>(expected, max_discard_bytes);
+    left -= std::min<std::uint64_t>(left, buffer.size());
+    buffer.consume(buffer.size());
+    std::vector<char> sink(64 * 1024);
+    stream.expires_after(std::chrono::seconds(5));
+    while (left > 0) {
+      auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink.data(), std::min<std::uint64_t>(left, sink.size())), use_nothrow);
+      if (ec) break;
+      left -= n;
+    }
+  }
+
   asio::awaitable<bool> write_plain(beast::tcp_stream& stream, response& r, bool keep_alive) {
     bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), 11};
     for (auto& [k, v] : r.headers) res.insert(k, v);
@@ -181,7 +198,9 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     while (!stopping) {
       bhttp::request_parser<bhttp::string_body> parser;
       parser.header_limit(opts.max_header_bytes);
-      parser.body_limit(opts.max_body_bytes);
+      // No body limit while reading the head (Beast would fail the head on a large
+      // Content-Length); checked below against the header, then enforced on the body.
+      parser.body_limit(boost::none);
       stream.expires_after(opts.idle_timeout);
       if (buffer.size() == 0) set_idle(&stream, true);
       auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, use_nothrow);
@@ -192,9 +211,9 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
           response r = on_error(req, fail(errc::invalid_value, "Request headers are too large."));
           r.status = 431;
           co_await write_plain(stream, r, false);
-        } else if (ec != bhttp::error::end_of_stream && ec != beast::error::timeout &&
-                   ec != asio::error::connection_reset && ec != asio::error::eof &&
-                   ec != asio::error::operation_aborted && n > 0) {
+        } else if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
+                   ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
+          // The peer sent something that is not HTTP/1.1: say so before closing.
           request req;
           response r = on_error(req, fail(errc::invalid_value, "Malformed HTTP request."));
           co_await write_plain(stream, r, false);
@@ -213,8 +232,10 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
                                         "Request body is larger than the limit of " +
                                             std::to_string(opts.max_body_bytes) + " bytes."));
         co_await write_plain(stream, r, false);
+        co_await discard_body(stream, buffer, *len);
         break;
       }
+      parser.body_limit(opts.max_body_bytes);
       if (beast::iequals(head[bhttp::field::expect], "100-continue")) {
         bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
         stream.expires_after(opts.write_timeout);
@@ -229,6 +250,7 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
                                           "Request body is larger than the limit of " +
                                               std::to_string(opts.max_body_bytes) + " bytes."));
           co_await write_plain(stream, r, false);
+          co_await discard_body(stream, buffer, max_discard_bytes);
         } else if (rec == beast::error::timeout) {
           response r = on_error(req, fail(errc::request_timeout, "The request body did not arrive in time."));
           co_await write_plain(stream, r, false);

@@ -72,6 +72,7 @@ struct upstream_config {
   std::map<std::string, std::vector<int>> durations;        ///< public model -> seconds
   std::map<std::string, default_value> defaults;            ///< vendor params
   content_mode content = content_mode::proxy;
+  std::string ca_file;  ///< added key: extra trusted CA (PEM) for this upstream's TLS
 };
 
 struct route_config {

@@ -16,6 +16,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace videogate::http {
 
@@ -50,7 +51,7 @@ class client_stream {
 };
 
 struct client_options {
-  std::string ca_file;          ///< extra trusted CAs (PEM), in addition to the system store
+  std::vector<std::string> ca_files;  ///< extra trusted CAs (PEM), in addition to the system store
   std::size_t max_idle_per_host = 64;
   std::chrono::milliseconds idle_timeout{15'000};  ///< drop pooled connections idle longer
 };

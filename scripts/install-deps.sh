@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages videogate needs to build and test, only those missing.
+# Usage: scripts/install-deps.sh [--tests]   (--tests adds GoogleTest and Node.js for the e2e suite)
+set -euo pipefail
+
+pkgs=(build-essential cmake ccache pkg-config
+      libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+      libyaml-cpp-dev libspdlog-dev libssl-dev libsqlite3-dev ca-certificates curl openssl)
+if [[ "${1:-}" == "--tests" ]]; then
+  pkgs+=(libgtest-dev libgmock-dev)
+  # The e2e suite runs the official openai SDK on Node.js; keep a Node that is already there.
+  command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+  command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: everything is installed"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

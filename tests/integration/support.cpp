@@ -1,0 +1,231 @@
+#include "support.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+extern char** environ;
+
+namespace vgtest {
+
+namespace fs = std::filesystem;
+using namespace std::chrono;
+
+process::process(std::vector<std::string> argv, std::map<std::string, std::string> env) {
+  static std::mt19937_64 rng{std::random_device{}()};
+  err_path_ = fs::temp_directory_path() / ("vgtest-stderr-" + std::to_string(rng()) + ".log");
+  int out[2];
+  if (pipe(out) != 0) throw std::runtime_error("pipe failed");
+  std::vector<std::string> envs;
+  for (char** e = environ; *e; ++e) {
+    std::string kv = *e;
+    auto name = kv.substr(0, kv.find('='));
+    if (!env.count(name)) envs.push_back(kv);
+  }
+  for (auto& [k, v] : env) envs.push_back(k + "=" + v);
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    dup2(out[1], 1);
+    int err = open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (err >= 0) dup2(err, 2);
+    close(out[0]);
+    close(out[1]);
+    std::vector<char*> a, e;
+    for (auto& s : argv) a.push_back(s.data());
+    a.push_back(nullptr);
+    for (auto& s : envs) e.push_back(s.data());
+    e.push_back(nullptr);
+    execve(a[0], a.data(), e.data());
+    _exit(127);
+  }
+  close(out[1]);
+  out_fd_ = out[0];
+}
+
+process::~process() {
+  if (!exited_) {
+    signal(SIGTERM);
+    if (wait(seconds(15)) == -1) {
+      signal(SIGKILL);
+      wait(seconds(5));
+    }
+  }
+  if (out_fd_ >= 0) close(out_fd_);
+  std::error_code ec;
+  fs::remove(err_path_, ec);
+}
+
+std::string process::wait_for_line(const std::string& needle, milliseconds timeout) {
+  auto deadline = steady_clock::now() + timeout;
+  for (;;) {
+    for (auto pos = out_buf_.find('\n'); pos != std::string::npos; pos = out_buf_.find('\n')) {
+      auto line = out_buf_.substr(0, pos);
+      out_buf_.erase(0, pos + 1);
+      if (line.find(needle) != std::string::npos) return line;
+    }
+    auto left = duration_cast<milliseconds>(deadline - steady_clock::now()).count();
+    if (left <= 0) throw std::runtime_error("timed out waiting for '" + needle + "'; stderr:\n" + stderr_text());
+    pollfd p{out_fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
+    char buf[4096];
+    auto n = read(out_fd_, buf, sizeof buf);
+    if (n <= 0) throw std::runtime_error("process ended before '" + needle + "'; stderr:\n" + stderr_text());
+    out_buf_.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+void process::signal(int sig) {
+  if (!exited_ && pid_ > 0) ::kill(pid_, sig);
+}
+
+int process::wait(milliseconds timeout) {
+  if (exited_) return status_;
+  auto deadline = steady_clock::now() + timeout;
+  for (;;) {
+    int st = 0;
+    auto r = waitpid(pid_, &st, WNOHANG);
+    if (r == pid_) {
+      exited_ = true;
+      status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      return status_;
+    }
+    if (steady_clock::now() >= deadline) return -1;
+    // Child exit has no portable awaitable handle here; a short poll keeps the wait bounded.
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+}
+
+std::string process::stderr_text() const { return read_file(err_path_); }
+
+temp_dir::temp_dir() {
+  std::string tmpl = (fs::temp_directory_path() / "vgtest-XXXXXX").string();
+  if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+  path = tmpl;
+}
+temp_dir::~temp_dir() {
+  std::error_code ec;
+  fs::remove_all(path, ec);
+}
+
+int port_of(const std::string& line) {
+  auto colon = line.rfind(':');
+  return std::stoi(line.substr(colon + 1));
+}
+
+namespace {
+boost::asio::awaitable<void> do_send(videogate::http::client* c, videogate::http::client_request req,
+                                     videogate::result<videogate::http::client_response>* out) {
+  *out = co_await c->send(std::move(req));
+}
+}  // namespace
+
+videogate::http::client_response request(const std::string& method, const std::string& url,
+                                         videogate::http::header_list headers, std::string body) {
+  boost::asio::io_context ioc;
+  videogate::http::client c(ioc.get_executor());
+  videogate::http::client_request req;
+  req.method = method;
+  req.url = url;
+  req.headers = std::move(headers);
+  req.body = std::move(body);
+  req.timeout = seconds(30);
+  req.max_response_bytes = 64 * 1024 * 1024;
+  videogate::result<videogate::http::client_response> out = videogate::fail(videogate::errc::internal, "not run");
+  boost::asio::co_spawn(ioc, do_send(&c, std::move(req), &out), boost::asio::detached);
+  ioc.run();
+  if (!out) throw std::runtime_error(method + " " + url + " failed: " + out.error().message);
+  return *out;
+}
+
+std::string raw_exchange(int port, const std::string& bytes) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    throw std::runtime_error("connect failed");
+  }
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::size_t off = 0;
+  while (off < bytes.size()) {
+    auto n = send(fd, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    off += static_cast<std::size_t>(n);
+  }
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    auto n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  close(fd);
+  return out;
+}
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write_file(const fs::path& p, const std::string& text) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out << text;
+}
+
+void stack::start_mock(std::vector<std::string> mock_args) {
+  std::vector<std::string> argv{VIDEOGATE_MOCK_BIN, "--listen", "127.0.0.1:0"};
+  argv.insert(argv.end(), mock_args.begin(), mock_args.end());
+  mock = std::make_unique<process>(argv);
+  mock_port = port_of(mock->wait_for_line("listening on"));
+}
+
+void stack::start_gateway(const std::string& yaml) {
+  auto text = yaml;
+  auto replace_all = [&](const std::string& from, const std::string& to) {
+    for (auto pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size()))
+      text.replace(pos, from.size(), to);
+  };
+  replace_all("${MOCK_URL}", "http://127.0.0.1:" + std::to_string(mock_port));
+  replace_all("${DIR}", dir.path.string());
+  config_path = (dir.path / "videogate.yaml").string();
+  write_file(config_path, text);
+  gateway = std::make_unique<process>(std::vector<std::string>{VIDEOGATE_BIN, "--config", config_path});
+  gateway_port = port_of(gateway->wait_for_line("listening on"));
+}
+
+int stack::vendor_count(const std::string& method, const std::string& prefix) const {
+  auto r = request("GET", vendor("/_mock/requests"));
+  auto v = boost::json::parse(r.body);
+  int n = 0;
+  for (auto& e : v.as_array()) {
+    auto& o = e.as_object();
+    if (o.at("method").as_string() == method && std::string(o.at("target").as_string()).starts_with(prefix)) ++n;
+  }
+  return n;
+}
+
+}  // namespace vgtest
