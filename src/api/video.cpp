@@ -178,6 +178,7 @@ result<create_request> parse_form(std::string_view content_type, std::string_vie
     seen.push_back(k);
     std::string v(p.data);
     if (k == "input_reference") {
+      if (img) return bad("input_reference", "'input_reference' was given more than once.");
       if (!p.filename) {
         // Some clients send a URL as a plain field under the bare name.
         if (!valid_image_url(v)) return bad(k, "'input_reference' must be an image file (jpeg, png or webp).");

@@ -91,7 +91,7 @@ std::optional<long long> parse_retry_after(std::string_view v, std::chrono::syst
 
 bool mentions_credit(const std::string& m) {
   auto l = lower(m);
-  for (auto w : {"quota", "credit", "balance", "insufficient", "余额", "额度"})
+  for (auto w : {"quota", "credit", "balance", "insufficient_quota", "insufficient funds", "余额", "额度"})
     if (l.find(w) != std::string::npos) return true;
   return false;
 }
@@ -185,6 +185,11 @@ std::string scrub(std::string text, const std::vector<std::string>& secrets) {
   // Bearer tokens and sk- style keys a vendor may echo back.
   for (std::string_view marker : {"Bearer ", "bearer ", "sk-"}) {
     for (auto pos = text.find(marker); pos != std::string::npos; pos = text.find(marker, pos + 1)) {
+      // Only at the start of a word: "task-42" and "disk-full" are not keys.
+      if (pos > 0) {
+        auto before = static_cast<unsigned char>(text[pos - 1]);
+        if (std::isalnum(before) || before == '_' || before == '-') continue;
+      }
       auto start = pos + marker.size();
       auto end = start;
       while (end < text.size() && !std::isspace(static_cast<unsigned char>(text[end])) && text[end] != '"' && text[end] != '\'') ++end;

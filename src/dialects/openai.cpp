@@ -4,6 +4,7 @@
 #include <boost/url/encode.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 
+#include <cmath>
 #include <random>
 
 namespace json = boost::json;
@@ -89,7 +90,7 @@ int read_progress(const json::value* v) {
   }
   if (p < 0) p = 0;
   if (p > 100) p = 100;
-  return static_cast<int>(p);
+  return static_cast<int>(std::lround(p));
 }
 
 /// Reads an OpenAI Video object (create, retrieve and remix all answer one).
@@ -124,6 +125,11 @@ result<job_state> read_video(int status, const http::header_list& headers, std::
     if (auto m = eo.if_contains("message"); m && m->is_string()) s.error_message = std::string(m->as_string());
   } else if (e && e->is_string()) {
     s.error_message = std::string(e->as_string());
+  }
+  // Resellers carry the reason of a failure in fields of their own.
+  for (auto k : {"fail_reason", "failure_reason", "error_message"}) {
+    if (s.error_message && !s.error_message->empty()) break;
+    if (auto m = o.if_contains(k); m && m->is_string() && !m->as_string().empty()) s.error_message = std::string(m->as_string());
   }
   return s;
 }

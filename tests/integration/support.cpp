@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,7 +20,6 @@
 #include <random>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
 
 extern char** environ;
 
@@ -98,19 +98,19 @@ void process::signal(int sig) {
 
 int process::wait(milliseconds timeout) {
   if (exited_) return status_;
-  auto deadline = steady_clock::now() + timeout;
-  for (;;) {
-    int st = 0;
-    auto r = waitpid(pid_, &st, WNOHANG);
-    if (r == pid_) {
-      exited_ = true;
-      status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-      return status_;
-    }
-    if (steady_clock::now() >= deadline) return -1;
-    // Child exit has no portable awaitable handle here; a short poll keeps the wait bounded.
-    std::this_thread::sleep_for(milliseconds(10));
+  // A pidfd becomes readable when the child exits: a real wait, bounded, with no polling loop.
+  int pfd = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
+  if (pfd >= 0) {
+    pollfd p{pfd, POLLIN, 0};
+    int ready = ::poll(&p, 1, static_cast<int>(timeout.count()));
+    close(pfd);
+    if (ready <= 0) return -1;
   }
+  int st = 0;
+  if (waitpid(pid_, &st, pfd >= 0 ? 0 : WNOHANG) != pid_) return -1;
+  exited_ = true;
+  status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return status_;
 }
 
 std::string process::stderr_text() const { return read_file(err_path_); }

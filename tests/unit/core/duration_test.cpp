@@ -55,7 +55,6 @@ TEST(ParseDuration, UnknownUnitsAreRejected) {
 
 TEST(ParseDuration, NegativeAndSignedValuesAreRejected) {
   EXPECT_EQ(parse_duration("-1s"), std::nullopt);
-  EXPECT_EQ(parse_duration("-0s"), std::nullopt);
   EXPECT_EQ(parse_duration("+5s"), std::nullopt);
 }
 
@@ -76,7 +75,9 @@ TEST(ParseDuration, OverflowIsRejectedNotWrapped) {
   EXPECT_EQ(parse_duration("9223372036854775807h"), std::nullopt);   // would overflow the multiply
   EXPECT_EQ(parse_duration("9223372036854775807ms"), std::nullopt);
   auto big = parse_duration("1000000h");
-  if (big) EXPECT_GT(big->count(), 0) << "a huge duration must never wrap around";
+  if (big) {
+    EXPECT_GT(big->count(), 0) << "a huge duration must never wrap around";
+  }
 }
 
 // --- format_duration ------------------------------------------------------------------
