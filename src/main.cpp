@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
 
   try {
     std::unique_ptr<jobs::store> st =
-        cfg->store.kind == "memory" ? jobs::make_memory_store() : jobs::open_sqlite_store(cfg->store.path);
+        cfg->store.kind == "memory" ? jobs::make_memory_store() : jobs::open_sqlite_store(cfg->store.path, cfg->store.sync == "full");
     auto store = std::make_shared<jobs::async_store>(std::move(st));
     auto secret = resolve_id_secret(*cfg);
 

@@ -37,7 +37,8 @@ constexpr std::array<std::string_view, 2> limits_keys{"max_body_bytes", "request
 constexpr std::array<std::string_view, 3> client_keys{"name", "key", "models"};
 constexpr std::array<std::string_view, 1> admin_keys{"key"};
 constexpr std::array<std::string_view, 2> log_keys{"level", "format"};
-constexpr std::array<std::string_view, 2> store_keys{"kind", "path"};
+constexpr std::array<std::string_view, 3> store_keys{"kind", "path", "sync"};
+constexpr std::array<std::pair<std::string_view, std::string_view>, 2> store_syncs{{{"normal", "normal"}, {"full", "full"}}};
 constexpr std::array<std::string_view, 1> ids_keys{"secret"};
 constexpr std::array<std::string_view, 15> upstream_keys{
     "name",    "dialect",         "base_url", "request_format", "keys",
@@ -541,6 +542,7 @@ class loader {
       if (s->empty() && cfg_.store.kind == "sqlite") fail(path, "must not be empty for a sqlite store");
       cfg_.store.path = *s;
     }
+    if (auto v = choice<std::string_view>(at(*e, "sync", f), store_syncs)) cfg_.store.sync = *v;
   }
 
   void parse_ids(const field& f) {

@@ -77,7 +77,7 @@ class stmt_use {
 
 class sqlite_store final : public store {
  public:
-  explicit sqlite_store(const std::string& path) : path_(path) {
+  sqlite_store(const std::string& path, bool power_safe) : path_(path) {
     sqlite3* raw = nullptr;
     const int rc = sqlite3_open_v2(path.c_str(), &raw,
                                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -89,8 +89,9 @@ class sqlite_store final : public store {
     sqlite3_extended_result_codes(db_.get(), 1);
     check(sqlite3_busy_timeout(db_.get(), 5000), "set busy timeout");
     exec("PRAGMA journal_mode = WAL", "enable WAL");
-    // FULL: a put() that returned survives power loss and kill -9 (DESIGN §4).
-    exec("PRAGMA synchronous = FULL", "set synchronous");
+    // WAL + NORMAL: a committed put() is in the OS's hands before it returns, so it survives
+    // kill -9 of this process (DESIGN §4); FULL adds an fsync per commit for power loss.
+    exec(power_safe ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL", "set synchronous");
     exec(schema_sql, "create schema");
 
     const std::string cols = job_columns;
@@ -326,8 +327,8 @@ class sqlite_store final : public store {
 
 }  // namespace
 
-std::unique_ptr<store> open_sqlite_store(const std::string& path) {
-  return std::make_unique<sqlite_store>(path);
+std::unique_ptr<store> open_sqlite_store(const std::string& path, bool power_safe) {
+  return std::make_unique<sqlite_store>(path, power_safe);
 }
 
 }  // namespace videogate::jobs

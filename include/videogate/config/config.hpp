@@ -37,6 +37,9 @@ struct log_config {
 struct store_config {
   std::string kind = "sqlite";  ///< sqlite | memory
   std::string path = "videogate.db";
+  /// Added key. normal: an acknowledged job survives a crash or kill -9 of videogate (WAL,
+  /// synchronous=NORMAL); full: it also survives power loss, at one fsync per write.
+  std::string sync = "normal";
 };
 
 struct ids_config {

@@ -68,9 +68,11 @@ class store {
   virtual std::vector<job_record> unfinished(int limit) = 0;
 };
 
-/// Opens (creating if needed) a SQLite store at `path` (WAL, synchronous=FULL).
+/// Opens (creating if needed) a SQLite store at `path` in WAL mode. `power_safe`: fsync every
+/// commit (synchronous=FULL); otherwise commits survive a process crash or kill -9 but the
+/// last ones may be lost on power loss (synchronous=NORMAL).
 /// Throws std::runtime_error with a clear message if it cannot.
-std::unique_ptr<store> open_sqlite_store(const std::string& path);
+std::unique_ptr<store> open_sqlite_store(const std::string& path, bool power_safe = false);
 std::unique_ptr<store> make_memory_store();
 
 }  // namespace videogate::jobs

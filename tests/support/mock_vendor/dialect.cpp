@@ -2,7 +2,9 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <cstdint>
 #include <utility>

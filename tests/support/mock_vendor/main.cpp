@@ -4,6 +4,7 @@
 #include "server.hpp"
 
 #include <boost/asio/signal_set.hpp>
+#include <boost/system/system_error.hpp>
 
 #include <charconv>
 #include <csignal>
@@ -117,6 +118,11 @@ int main(int argc, char** argv)
     });
     server.start();
     ioc.run();
+  } catch (const boost::system::system_error& e) {
+    // Bind failures and unreadable TLS files: say what, without Asio's source locations.
+    std::cerr << "videogate-mock-vendor: cannot serve on " << opts.host << ":" << opts.port << ": "
+              << e.code().message() << "\n";
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << "videogate-mock-vendor: " << e.what() << "\n";
     return 1;

@@ -162,7 +162,8 @@ std::optional<bool> parse_bool_text(std::string_view v)
 std::optional<reply> read_json(const json::value& body, create_input& in, bool remix)
 {
   if (!body.is_object())
-    return invalid_value("body", "The request body must be a JSON object.");
+    return error_reply(http::status::bad_request, "The request body must be a JSON object.", "invalid_request_error",
+                       std::nullopt, "invalid_value");
   for (auto& [k, v] : body.as_object()) {
     const std::string_view key = k;
     if (v.is_null())

@@ -21,7 +21,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <deque>
 #include <exception>
+#include <stdexcept>
 #include <iostream>
 #include <type_traits>
 
@@ -44,6 +46,7 @@ constexpr auto write_timeout = 30s;      // each chunk of an answer
 constexpr auto handshake_timeout = 10s;
 constexpr auto shutdown_timeout = 2s;
 constexpr std::size_t chunk_size = 256 * 1024;  // streamed media: one deadline per chunk
+constexpr std::size_t max_logged_requests = 100000;
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
@@ -91,7 +94,8 @@ std::string sha256_hex(std::string_view data)
 /// A plain (non-dialect) JSON error, for the control endpoints and protocol errors.
 reply plain_error(http::status status, std::string_view message)
 {
-  return json_reply(status, {{"error", {{"message", message}, {"type", "mock_error"}}}});
+  return json_reply(status,
+                    {{"error", {{"message", message}, {"type", "invalid_request_error"}, {"param", nullptr}, {"code", nullptr}}}});
 }
 
 /// Parses the target of `ctx.req` into path, segments and query. False when malformed.
@@ -262,8 +266,12 @@ struct server::impl {
       tls_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                         ssl::context::single_dh_use);
       SSL_CTX_set_min_proto_version(tls_->native_handle(), TLS1_2_VERSION);
-      tls_->use_certificate_chain_file(opts_.tls_cert);
-      tls_->use_private_key_file(opts_.tls_key, ssl::context::pem);
+      try {
+        tls_->use_certificate_chain_file(opts_.tls_cert);
+        tls_->use_private_key_file(opts_.tls_key, ssl::context::pem);
+      } catch (const boost::system::system_error& e) {
+        throw std::runtime_error("cannot load --tls-cert/--tls-key: " + e.code().message());
+      }
     }
 
     tcp::endpoint endpoint{resolve(opts_.host), opts_.port};
@@ -407,7 +415,7 @@ struct server::impl {
     else if (ec == http::error::header_limit)
       r = plain_error(http::status::request_header_fields_too_large, "Request headers too large");
     else if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
-             ec != http::error::partial_message)
+             ec != http::error::partial_message && ec != http::error::end_of_stream)
       r = plain_error(http::status::bad_request, "Malformed HTTP request");
     if (r) {
       co_await write_reply(stream, *r, 11, false);
@@ -416,6 +424,15 @@ struct server::impl {
   }
 
   asio::awaitable<reply> handle(http_request& req)
+  {
+    reply r = co_await dispatch(req);
+    // Vendors tag every answer with a request id; gateways log it to correlate.
+    if (!starts_with(req.target(), "/_mock/") && r.headers.count("x-request-id") == 0)
+      r.headers.set("x-request-id", "req_" + state_.jobs.new_id("").substr(0, 8) + state_.jobs.new_id("").substr(24));
+    co_return r;
+  }
+
+  asio::awaitable<reply> dispatch(http_request& req)
   {
     try {
       request_context ctx{req};
@@ -428,6 +445,8 @@ struct server::impl {
       ctx.key_fault = fault_for_key(ctx.key);
       parse_body(ctx);
       log_.push_back(record_of(ctx, next_seq_++));
+      if (log_.size() > max_logged_requests)
+        log_.pop_front();  // long benchmarks must not grow without bound; seq shows the gap
 
       dialect* owner = nullptr;
       for (auto& d : dialects_)
@@ -490,7 +509,7 @@ struct server::impl {
     if (s.size() == 2 && s[1] == "requests") {
       if (method != http::verb::get)
         return plain_error(http::status::method_not_allowed, "use GET");
-      return json_reply(http::status::ok, log_);
+      return json_reply(http::status::ok, json::array(log_.begin(), log_.end()));
     }
     if (s.size() == 2 && s[1] == "reset") {
       if (method != http::verb::post)
@@ -538,7 +557,7 @@ struct server::impl {
   tcp::acceptor acceptor_;
   vendor_state state_;
   std::vector<std::unique_ptr<dialect>> dialects_;
-  json::array log_;
+  std::deque<json::object> log_;
   std::uint64_t next_seq_ = 1;
 };
 
