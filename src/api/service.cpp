@@ -451,7 +451,7 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
     auto up = router.find(f->upstream);
     auto key = up ? up->by_fingerprint(f->key_fp) : nullptr;
     if (!up || !key) co_return error_response(ctx, fail(errc::no_upstream_available, "The upstream key that made this video is no longer configured."));
-    auto call = up->dialect().content(f->upstream_id, v, j->content_url);
+    auto call = up->dialect().content(f->upstream_id, v, j->content_url, up->cfg());
     if (!call) co_return error_response(ctx, call.error());
     if (up->cfg().content == config::content_mode::redirect && !call->absolute_url.empty()) {
       http::response r;

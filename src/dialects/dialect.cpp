@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <charconv>
 #include <cstdio>
 #include <ctime>
@@ -144,6 +145,56 @@ std::optional<std::string> normalize_status(std::string_view vendor_status) {
     if (s == w) return "completed";
   for (auto w : {"failed", "failure", "fail", "error", "cancelled", "canceled"})
     if (s == w) return "failed";
+  return std::nullopt;
+}
+
+int normalize_progress(const json::value* v) {
+  if (!v) return 0;
+  double p = 0;
+  if (v->is_int64()) p = static_cast<double>(v->as_int64());
+  else if (v->is_uint64()) p = static_cast<double>(v->as_uint64());
+  else if (v->is_double()) p = v->as_double() > 0 && v->as_double() <= 1.0 ? v->as_double() * 100 : v->as_double();
+  else if (v->is_string()) {
+    std::string t(v->as_string());
+    if (!t.empty() && t.back() == '%') t.pop_back();
+    double x = 0;
+    auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), x);
+    if (ec != std::errc{} || ptr != t.data() + t.size()) return 0;
+    // "0.35" is a fraction like 0.35 as a number; "35" and "35%" are percent.
+    p = x > 0 && x < 1.0 && t.find('.') != std::string::npos ? x * 100 : x;
+  }
+  if (!(p >= 0)) p = 0;
+  if (p > 100) p = 100;
+  return static_cast<int>(std::lround(p));
+}
+
+std::optional<std::int64_t> unix_seconds(const json::value* v) {
+  if (!v) return std::nullopt;
+  double t = 0;
+  if (v->is_int64()) t = static_cast<double>(v->as_int64());
+  else if (v->is_uint64()) t = static_cast<double>(v->as_uint64());
+  else if (v->is_double()) t = v->as_double();
+  else if (v->is_string()) {
+    auto s = v->as_string();
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), t);
+    if (ec != std::errc{} || ptr != s.data() + s.size()) return std::nullopt;
+  } else {
+    return std::nullopt;
+  }
+  if (t <= 0) return std::nullopt;
+  if (t > 1e11) t /= 1000;  // milliseconds
+  return static_cast<std::int64_t>(t);
+}
+
+std::optional<std::string> first_message(const json::object& o, std::initializer_list<std::string_view> keys) {
+  for (auto k : keys) {
+    auto v = o.if_contains(k);
+    if (!v) continue;
+    if (v->is_string() && !v->as_string().empty()) return std::string(v->as_string());
+    if (v->is_object())
+      if (auto m = v->as_object().if_contains("message"); m && m->is_string() && !m->as_string().empty())
+        return std::string(m->as_string());
+  }
   return std::nullopt;
 }
 

@@ -70,29 +70,6 @@ std::string default_as_text(const config::default_value& d) {
   return d.text;
 }
 
-std::optional<std::int64_t> opt_int(const json::object& o, std::string_view k) {
-  auto v = o.if_contains(k);
-  if (!v) return std::nullopt;
-  if (v->is_int64()) return v->as_int64();
-  if (v->is_uint64()) return static_cast<std::int64_t>(v->as_uint64());
-  if (v->is_double()) return static_cast<std::int64_t>(v->as_double());
-  return std::nullopt;
-}
-
-int read_progress(const json::value* v) {
-  if (!v) return 0;
-  double p = 0;
-  if (v->is_int64()) p = static_cast<double>(v->as_int64());
-  else if (v->is_uint64()) p = static_cast<double>(v->as_uint64());
-  else if (v->is_double()) p = v->as_double() <= 1.0 && v->as_double() > 0 ? v->as_double() * 100 : v->as_double();
-  else if (v->is_string()) {
-    try { p = std::stod(std::string(v->as_string())); } catch (...) { p = 0; }
-  }
-  if (p < 0) p = 0;
-  if (p > 100) p = 100;
-  return static_cast<int>(std::lround(p));
-}
-
 /// Reads an OpenAI Video object (create, retrieve and remix all answer one).
 result<job_state> read_video(int status, const http::header_list& headers, std::string_view body) {
   if (status < 200 || status > 299) return classify_http_error(status, headers, body);
@@ -110,27 +87,19 @@ result<job_state> read_video(int status, const http::header_list& headers, std::
     s.status = n.value_or("in_progress");
     if (!n) s.raw_status = std::string(st->as_string());
   }
-  s.progress = read_progress(o.if_contains("progress"));
+  s.progress = normalize_progress(o.if_contains("progress"));
   if (s.status == "completed") s.progress = 100;
   if (auto sec = o.if_contains("seconds")) {
     if (sec->is_string()) s.seconds = std::string(sec->as_string());
     else if (sec->is_int64()) s.seconds = std::to_string(sec->as_int64());
   }
-  s.created_at = opt_int(o, "created_at");
-  s.completed_at = opt_int(o, "completed_at");
-  s.expires_at = opt_int(o, "expires_at");
-  if (auto e = o.if_contains("error"); e && e->is_object()) {
-    auto& eo = e->as_object();
-    if (auto c = eo.if_contains("code"); c && c->is_string()) s.error_code = std::string(c->as_string());
-    if (auto m = eo.if_contains("message"); m && m->is_string()) s.error_message = std::string(m->as_string());
-  } else if (e && e->is_string()) {
-    s.error_message = std::string(e->as_string());
-  }
+  s.created_at = unix_seconds(o.if_contains("created_at"));
+  s.completed_at = unix_seconds(o.if_contains("completed_at"));
+  s.expires_at = unix_seconds(o.if_contains("expires_at"));
+  if (auto e = o.if_contains("error"); e && e->is_object())
+    if (auto c = e->as_object().if_contains("code"); c && c->is_string()) s.error_code = std::string(c->as_string());
   // Resellers carry the reason of a failure in fields of their own.
-  for (auto k : {"fail_reason", "failure_reason", "error_message"}) {
-    if (s.error_message && !s.error_message->empty()) break;
-    if (auto m = o.if_contains(k); m && m->is_string() && !m->as_string().empty()) s.error_message = std::string(m->as_string());
-  }
+  s.error_message = first_message(o, {"error", "fail_reason", "failure_reason", "error_message"});
   return s;
 }
 
@@ -210,7 +179,7 @@ result<job_state> openai_dialect::read_status(int status, const http::header_lis
 }
 
 result<upstream_call> openai_dialect::content(const std::string& upstream_id, content_variant v,
-                                              const std::optional<std::string>&) const {
+                                              const std::optional<std::string>&, const config::upstream_config&) const {
   upstream_call c;
   const char* name = v == content_variant::video ? "video" : v == content_variant::thumbnail ? "thumbnail" : "spritesheet";
   c.path = "/v1/videos/" + segment(upstream_id) + "/content?variant=" + name;

@@ -8,11 +8,17 @@
 #include "videogate/http/message.hpp"
 
 #include <chrono>
+#include <initializer_list>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+namespace boost::json {
+class value;
+class object;
+}  // namespace boost::json
 
 namespace videogate::dialects {
 
@@ -52,8 +58,11 @@ class dialect {
   virtual result<job_state> read_create(int status, const http::header_list& headers, std::string_view body) const = 0;
   virtual upstream_call status(const std::string& upstream_id) const = 0;
   virtual result<job_state> read_status(int status, const http::header_list& headers, std::string_view body) const = 0;
+  /// `content_url`: where the status answer said the result is (dialects without a content
+  /// call of their own need it).
   virtual result<upstream_call> content(const std::string& upstream_id, content_variant v,
-                                        const std::optional<std::string>& content_url) const = 0;
+                                        const std::optional<std::string>& content_url,
+                                        const config::upstream_config& up) const = 0;
   virtual result<upstream_call> remix(const std::string& upstream_id, const std::string& prompt,
                                       const config::upstream_config& up) const = 0;
   /// nullopt: the vendor has no delete call (the gateway just forgets the job).
@@ -74,6 +83,16 @@ result<void> check_size_for_model(const std::string& size, const std::string& up
 
 /// Maps a vendor's status word (case-insensitive) to ours; nullopt when unknown.
 std::optional<std::string> normalize_status(std::string_view vendor_status);
+
+/// Progress 0..100 from an int, a float 0..1 (a fraction), or a string like "35" / "35%";
+/// 0 when absent or unreadable.
+int normalize_progress(const boost::json::value* v);
+
+/// A timestamp in seconds from seconds or milliseconds (values above 1e11 are ms).
+std::optional<std::int64_t> unix_seconds(const boost::json::value* v);
+
+/// The first non-empty string among `keys` of `o` (a string, or an object's "message").
+std::optional<std::string> first_message(const boost::json::object& o, std::initializer_list<std::string_view> keys);
 
 /// Classifies a non-2xx upstream answer: 401/403 auth, 402/quota out of credit, 429 rate
 /// limited (with Retry-After, seconds or HTTP date, relative to `now`), content refusals,

@@ -15,7 +15,8 @@ class openai_dialect final : public dialect {
   upstream_call status(const std::string& upstream_id) const override;
   result<job_state> read_status(int status, const http::header_list& headers, std::string_view body) const override;
   result<upstream_call> content(const std::string& upstream_id, content_variant v,
-                                const std::optional<std::string>& content_url) const override;
+                                const std::optional<std::string>& content_url,
+                                const config::upstream_config& up) const override;
   result<upstream_call> remix(const std::string& upstream_id, const std::string& prompt,
                               const config::upstream_config& up) const override;
   std::optional<upstream_call> remove(const std::string& upstream_id) const override;

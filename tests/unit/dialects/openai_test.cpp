@@ -895,13 +895,13 @@ TEST(OpenAiCalls, ContentForEveryVariant) {
                                                            {content_variant::thumbnail, "thumbnail"},
                                                            {content_variant::spritesheet, "spritesheet"}};
   for (auto& [v, name] : cases) {
-    auto c = oai.content("video_1", v, std::nullopt);
+    auto c = oai.content("video_1", v, std::nullopt, upstream());
     ASSERT_TRUE(c.has_value());
     EXPECT_EQ(c->method, "GET");
     EXPECT_EQ(c->path, "/v1/videos/video_1/content?variant=" + std::string(name));
     EXPECT_TRUE(c->absolute_url.empty()) << "openai content is fetched with the job's key";
   }
-  auto enc = oai.content("a/b", content_variant::video, std::nullopt);
+  auto enc = oai.content("a/b", content_variant::video, std::nullopt, upstream());
   ASSERT_TRUE(enc.has_value());
   EXPECT_EQ(enc->path, "/v1/videos/a%2Fb/content?variant=video");
 }
