@@ -26,6 +26,7 @@
 #include <stdexcept>
 #include <iostream>
 #include <type_traits>
+#include <vector>
 
 namespace videogate::mock_vendor {
 namespace asio = boost::asio;
@@ -45,6 +46,7 @@ constexpr auto body_timeout = 120s;      // a whole 64 MiB body
 constexpr auto write_timeout = 30s;      // each chunk of an answer
 constexpr auto handshake_timeout = 10s;
 constexpr auto shutdown_timeout = 2s;
+constexpr auto linger_timeout = 2s;       // draining an unread body after a 413
 constexpr std::size_t chunk_size = 256 * 1024;  // streamed media: one deadline per chunk
 constexpr std::size_t max_logged_requests = 100000;
 
@@ -200,6 +202,27 @@ asio::awaitable<void> close_gracefully(Stream& stream)
     co_await stream.async_shutdown(use_tuple);
   }
   beast::get_lowest_layer(stream).close();
+}
+
+/// After refusing a body we did not read: stop sending, then read and discard what the client
+/// still sends for a moment, so our answer is not destroyed by a TCP reset (lingering close).
+template <class Stream>
+asio::awaitable<void> close_lingering(Stream& stream)
+{
+  if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+    boost::system::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream.expires_after(linger_timeout);
+    std::vector<char> scratch(64 * 1024);
+    for (;;) {
+      auto [rec, n] = co_await stream.async_read_some(asio::buffer(scratch), use_tuple);
+      if (rec)
+        break;
+    }
+    stream.close();
+  } else {
+    co_await close_gracefully(stream);
+  }
 }
 
 /// Writes `r`; media (`r.blob`) goes out in chunks straight from the shared buffer.
@@ -372,7 +395,7 @@ struct server::impl {
         // Refuse before reading (and before any 100 Continue), like a vendor's front proxy.
         auto r = plain_error(http::status::payload_too_large, "Request body exceeds 64 MiB");
         co_await write_reply(stream, r, head.version(), false);
-        co_return co_await close_gracefully(stream);
+        co_return co_await close_lingering(stream);
       }
       if (beast::iequals(head[http::field::expect], "100-continue")) {
         http::response<http::empty_body> cont{http::status::continue_, head.version()};
@@ -419,7 +442,7 @@ struct server::impl {
       r = plain_error(http::status::bad_request, "Malformed HTTP request");
     if (r) {
       co_await write_reply(stream, *r, 11, false);
-      co_await close_gracefully(stream);
+      co_await close_lingering(stream);
     }
   }
 
@@ -427,8 +450,11 @@ struct server::impl {
   {
     reply r = co_await dispatch(req);
     // Vendors tag every answer with a request id; gateways log it to correlate.
-    if (!starts_with(req.target(), "/_mock/") && r.headers.count("x-request-id") == 0)
-      r.headers.set("x-request-id", "req_" + state_.jobs.new_id("").substr(0, 8) + state_.jobs.new_id("").substr(24));
+    if (!starts_with(req.target(), "/_mock/") && r.headers.count("x-request-id") == 0) {
+      auto id = state_.jobs.new_id("req_");
+      std::erase(id, '-');
+      r.headers.set("x-request-id", id);
+    }
     co_return r;
   }
 
