@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <cmath>
 #include <chrono>
 #include <random>
 
@@ -265,11 +266,18 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
                                                  up->cfg().name + "' cannot use it. Send the image or an image_url.",
                                              "input_reference"));
 
+    // A storyboard without `seconds` asks for the length of its shots.
+    auto asked_seconds = cr.seconds;
+    if (!asked_seconds && cr.shots) {
+      double total = 0;
+      for (auto& sh : *cr.shots) total += sh.duration;
+      asked_seconds = std::to_string(static_cast<int>(std::ceil(total)));
+    }
     std::optional<error> first_invalid, rate_limited, last_failure;
     for (auto up : *route) {
       auto& ucfg = up->cfg();
       auto upstream_model = ucfg.models.count(cr.model) ? ucfg.models.at(cr.model) : cr.model;
-      auto secs = dialects::pick_duration(cr.seconds, up->dialect().allowed_durations(ucfg, cr.model), ucfg.name, cr.model);
+      auto secs = dialects::pick_duration(asked_seconds, up->dialect().allowed_durations(ucfg, cr), ucfg.name, cr.model);
       if (!secs) { if (!first_invalid) first_invalid = secs.error(); continue; }
       if (auto sz = dialects::check_size_for_model(cr.size, upstream_model); !sz) {
         if (!first_invalid) first_invalid = sz.error();

@@ -1,6 +1,8 @@
 #include "videogate/dialects/dialect.hpp"
 
 #include "videogate/dialects/openai.hpp"
+#include "videogate/dialects/freesora.hpp"
+#include "videogate/dialects/unified.hpp"
 
 #include <boost/json.hpp>
 
@@ -17,8 +19,8 @@ namespace videogate::dialects {
 std::unique_ptr<dialect> make_dialect(config::dialect_kind k) {
   switch (k) {
     case config::dialect_kind::openai: return std::make_unique<openai_dialect>();
-    case config::dialect_kind::unified:
-    case config::dialect_kind::freesora: break;
+    case config::dialect_kind::unified: return std::make_unique<unified_dialect>();
+    case config::dialect_kind::freesora: return std::make_unique<freesora_dialect>();
   }
   return nullptr;
 }

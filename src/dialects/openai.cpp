@@ -105,8 +105,8 @@ result<job_state> read_video(int status, const http::header_list& headers, std::
 
 }  // namespace
 
-std::vector<int> openai_dialect::allowed_durations(const config::upstream_config& up, const std::string& model) const {
-  if (auto it = up.durations.find(model); it != up.durations.end()) return it->second;
+std::vector<int> openai_dialect::allowed_durations(const config::upstream_config& up, const api::create_request& req) const {
+  if (auto it = up.durations.find(req.model); it != up.durations.end()) return it->second;
   return {4, 8, 12, 16, 20};
 }
 

@@ -50,8 +50,9 @@ class dialect {
   virtual ~dialect() = default;
   virtual config::dialect_kind kind() const noexcept = 0;
 
-  /// Durations (seconds) this upstream can make for the public model (durations: override).
-  virtual std::vector<int> allowed_durations(const config::upstream_config& up, const std::string& model) const = 0;
+  /// Durations (seconds) this upstream can make for the request's public model (and its
+  /// inputs: a storyboard may allow more); `durations:` overrides.
+  virtual std::vector<int> allowed_durations(const config::upstream_config& up, const api::create_request& req) const = 0;
 
   virtual result<upstream_call> create(const api::create_request& req, const config::upstream_config& up,
                                        const std::string& seconds) const = 0;

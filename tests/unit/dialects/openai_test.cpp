@@ -50,6 +50,13 @@ constexpr std::string_view seed002_response = R"({
 
 const std::string png_bytes = "\x89PNG\r\n\x1a\n\0\0\0\rIHDR"s;  // base64: iVBORw0KGgoAAAANSUhEUg==
 
+api::create_request request_for(const std::string& model) {
+  api::create_request r;
+  r.prompt = "p";
+  r.model = model;
+  return r;
+}
+
 config::upstream_config upstream(config::request_format f = config::request_format::multipart) {
   config::upstream_config up;
   up.name = "vendor-a";
@@ -175,15 +182,15 @@ TEST(MakeDialect, OpenAi) {
 
 TEST(OpenAiDurations, DefaultsAreOpenAisValues) {
   auto up = upstream();
-  EXPECT_EQ(oai.allowed_durations(up, "sora-2"), (std::vector<int>{4, 8, 12, 16, 20}));
-  EXPECT_EQ(oai.allowed_durations(up, "sora-2-pro"), (std::vector<int>{4, 8, 12, 16, 20}));
+  EXPECT_EQ(oai.allowed_durations(up, request_for("sora-2")), (std::vector<int>{4, 8, 12, 16, 20}));
+  EXPECT_EQ(oai.allowed_durations(up, request_for("sora-2-pro")), (std::vector<int>{4, 8, 12, 16, 20}));
 }
 
 TEST(OpenAiDurations, PerModelOverride) {
   auto up = upstream();
   up.durations["sora-2"] = {4, 8, 12};
-  EXPECT_EQ(oai.allowed_durations(up, "sora-2"), (std::vector<int>{4, 8, 12}));
-  EXPECT_EQ(oai.allowed_durations(up, "sora-2-pro"), (std::vector<int>{4, 8, 12, 16, 20}));
+  EXPECT_EQ(oai.allowed_durations(up, request_for("sora-2")), (std::vector<int>{4, 8, 12}));
+  EXPECT_EQ(oai.allowed_durations(up, request_for("sora-2-pro")), (std::vector<int>{4, 8, 12, 16, 20}));
 }
 
 TEST(PickDuration, DefaultIsTheSmallest) {
@@ -235,7 +242,7 @@ TEST(PickDuration, AboveTheMaximumListsTheAllowed) {
 TEST(PickDuration, WithTheDurationsOverride) {
   auto up = upstream();
   up.durations["sora-2"] = {4, 8, 12};
-  auto allowed = oai.allowed_durations(up, "sora-2");
+  auto allowed = oai.allowed_durations(up, request_for("sora-2"));
   EXPECT_EQ(pick_duration("10", allowed, up.name, "sora-2").value(), 12);
   auto r = pick_duration("16", allowed, up.name, "sora-2");
   ASSERT_TRUE(r.has_error());
