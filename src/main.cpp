@@ -11,6 +11,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/strand.hpp>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -117,6 +118,8 @@ int main(int argc, char** argv) {
       if (!u.ca_file.empty()) co.ca_files.push_back(u.ca_file);
     auto client = std::make_shared<http::client>(ioc.get_executor(), co);
     auto svc = std::make_shared<api::service>(api::service_deps{cfg, store, client, metrics, secret});
+    svc->load_state();
+    svc->start_watcher(asio::make_strand(ioc));
 
     http::server_options so;
     so.host = cfg->listen_host;
@@ -134,6 +137,7 @@ int main(int argc, char** argv) {
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
       if (ec) return;
       spdlog::info("signal {}: draining connections (at most 10 s)", sig);
+      svc->stop();
       srv.stop(std::chrono::seconds(10), [&ioc] { ioc.stop(); });
     });
 

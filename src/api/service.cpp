@@ -11,12 +11,20 @@
 #include "videogate/observe/metrics.hpp"
 #include "videogate/routing/router.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <charconv>
+#include <map>
 #include <cmath>
 #include <chrono>
 #include <random>
@@ -85,6 +93,10 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
   routing::router router;
   jobs::id_codec ids;
   singleflight<result<jobs::job_record>> polls;
+  singleflight<http::response> creates;
+  std::atomic<bool> stopping{false};
+  std::chrono::milliseconds watch_period{1000};
+  static constexpr int watch_per_upstream = 4;
 
   explicit impl(service_deps deps) : d(std::move(deps)), router(d.cfg), ids(d.id_secret) {}
 
@@ -160,7 +172,9 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
                                                                const dialects::upstream_call& call,
                                                                const routing::key_ref* key) {
     auto started = std::chrono::steady_clock::now();
+    if (key) up.keys().request_started(*key);
     auto r = co_await d.client->send(upstream_request(up, call, key));
+    if (key) up.keys().request_finished(*key);
     auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
     std::string outcome = r ? (r->status < 400 ? "ok" : "http_" + std::to_string(r->status)) : std::string(to_string(r.error().code));
     d.metrics->upstream(up.cfg().name, op, outcome, took);
@@ -168,6 +182,25 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
       spdlog::warn("upstream {} {} with key {} failed: {}", up.cfg().name, op, key ? key->fp : "-", r.error().message);
     }
     co_return r;
+  }
+
+  /// Tells the key pool what an answer said about the key (DESIGN §5).
+  static void note(routing::upstream& up, const routing::key_ref* key, const error* e) {
+    if (!key) return;
+    std::optional<std::chrono::seconds> retry_after;
+    if (e && e->retry_after_s) retry_after = std::chrono::seconds(*e->retry_after_s);
+    up.keys().report(*key, e ? routing::event_for(e->code) : routing::key_event::success, routing::key_clock::now(),
+                     retry_after);
+  }
+
+  template <class R>
+  static void note_result(routing::upstream& up, const routing::key_ref* key, const R& r) {
+    if (r) {
+      note(up, key, nullptr);
+    } else {
+      auto e = r.error();
+      note(up, key, &e);
+    }
   }
 
   // ---- jobs -----------------------------------------------------------------------------
@@ -181,7 +214,8 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
     return *f;
   }
 
-  void apply_state(jobs::job_record& j, const dialects::job_state& s) {
+  /// `counted`: the job is counted in its key's unfinished jobs (max_jobs_per_key).
+  void apply_state(jobs::job_record& j, const dialects::job_state& s, bool counted = true) {
     bool was_terminal = j.terminal();
     if (s.raw_status && j.status != "in_progress")
       spdlog::info("upstream {} reported unknown status '{}' for a job; counting it as in_progress", j.upstream, *s.raw_status);
@@ -199,7 +233,11 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
       j.error_code = s.error_code.value_or("video_generation_failed");
       j.error_message = dialects::scrub(s.error_message.value_or("The upstream vendor reported the job as failed."), router.secrets());
     }
-    if (!was_terminal && j.terminal()) d.metrics->job_finished(j.upstream, j.status == "completed");
+    if (!was_terminal && j.terminal()) {
+      d.metrics->job_finished(j.upstream, j.status == "completed");
+      if (counted)
+        if (auto up = router.find(j.upstream)) up->keys().job_finished(j.key_fp);
+    }
   }
 
   /// The job as the vendor sees it now, at most once per poll_interval, one vendor call for
@@ -221,6 +259,7 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
       auto r = co_await call_upstream(*up, "status", up->dialect().status(f.upstream_id), key);
       result<dialects::job_state> st = r ? up->dialect().read_status(r->status, r->headers, r->body)
                                          : result<dialects::job_state>(r.error());
+      note_result(*up, key, st);
       if (!st) {
         // A vendor hiccup while we know the job: answer with what we know rather than fail
         // every poller; a vendor that no longer knows the job is a 404.
@@ -240,7 +279,7 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
         j.created_at = st->created_at.value_or(now_s());
         j.seconds = st->seconds.value_or("");
       }
-      apply_state(j, *st);
+      apply_state(j, *st, cached.has_value());
       j.updated_at_ms = now_ms();
       co_await d.store->put(j);
       co_return j;
@@ -252,6 +291,26 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
 
   // POST /v1/videos
   asio::awaitable<http::response> create_video(http::request& req, context& ctx) {
+    std::string idem(req.header("idempotency-key"));
+    if (idem.empty()) co_return co_await create_new(req, ctx, std::nullopt);
+    if (idem.size() > 255)
+      co_return error_response(ctx, fail(errc::invalid_value, "The Idempotency-Key header must be at most 255 characters.",
+                                         "Idempotency-Key"));
+    // The same key from the same client is one job, even while the first request is still in
+    // flight: duplicates wait for it and get its answer; later ones find the stored job.
+    auto work = [this, &req, &ctx, idem]() -> asio::awaitable<http::response> {
+      auto found = co_await d.store->find_idempotent(ctx.client, idem, now_s() - 24 * 3600);
+      if (found) {
+        ctx.upstream = found->upstream;
+        ctx.key_fp = found->key_fp;
+        co_return video_response(*found);
+      }
+      co_return co_await create_new(req, ctx, idem);
+    };
+    co_return co_await creates.run(ctx.client + '\n' + idem, work);
+  }
+
+  asio::awaitable<http::response> create_new(http::request& req, context& ctx, std::optional<std::string> idempotency_key) {
     auto parsed = parse_create(req.header("content-type"), req.body);
     if (!parsed) co_return error_response(ctx, parsed.error());
     auto& cr = *parsed;
@@ -274,6 +333,9 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
       asked_seconds = std::to_string(static_cast<int>(std::ceil(total)));
     }
     std::optional<error> first_invalid, rate_limited, last_failure;
+    std::optional<long long> retry_after;  // the soonest any key of the route is usable again
+    auto wait_at_least = [&](long long secs) { retry_after = std::min(retry_after.value_or(secs), std::max(1LL, secs)); };
+    bool attempted = false;
     for (auto up : *route) {
       auto& ucfg = up->cfg();
       auto upstream_model = ucfg.models.count(cr.model) ? ucfg.models.at(cr.model) : cr.model;
@@ -286,27 +348,44 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
       auto seconds = std::to_string(*secs);
       auto call = up->dialect().create(cr, ucfg, seconds);
       if (!call) { if (!first_invalid) first_invalid = call.error(); continue; }
-      for (auto key : up->candidates()) {
+      auto now = routing::key_clock::now();
+      auto choice = up->keys().candidates(now);
+      if (choice.soonest)
+        wait_at_least(std::chrono::ceil<std::chrono::seconds>(*choice.soonest - now).count());
+      if (choice.capped)  // a cap frees when a job finishes: about one poll interval away
+        wait_at_least(std::chrono::ceil<std::chrono::seconds>(ucfg.poll_interval).count());
+      bool next_upstream = false;
+      for (std::size_t i = 0; i < choice.keys.size(); ++i) {
+        auto key = choice.keys[i].key;
+        if (next_upstream) {
+          if (choice.keys[i].probe) up->keys().release_probe(*key);
+          continue;
+        }
+        attempted = true;
         auto r = co_await call_upstream(*up, "create", *call, key);
         result<dialects::job_state> st = r ? up->dialect().read_create(r->status, r->headers, r->body)
                                            : result<dialects::job_state>(r.error());
+        note_result(*up, key, st);
         if (st) {
           ctx.upstream = ucfg.name;
           ctx.key_fp = key->fp;
-          co_return co_await record_new_job(ctx, *up, *key, *st, cr.model, cr.prompt, cr.size, seconds, std::nullopt);
+          for (std::size_t k = i + 1; k < choice.keys.size(); ++k)
+            if (choice.keys[k].probe) up->keys().release_probe(*choice.keys[k].key);
+          co_return co_await record_new_job(ctx, *up, *key, *st, cr.model, cr.prompt, cr.size, seconds, std::nullopt,
+                                            idempotency_key);
         }
         auto e = st.error();
         // Once the body reached the vendor and it did not answer, the job may exist there:
         // never send it again (no double-billed job).
         if (e.after_send && (e.code == errc::upstream_timeout || e.code == errc::upstream_unavailable)) {
-          auto out = e;
           if (e.code == errc::upstream_timeout)
-            out.message = "Upstream '" + ucfg.name + "' did not answer in time. The video job may exist at the vendor; "
-                          "it was not retried to avoid a duplicate.";
-          co_return error_response(ctx, out);
+            e.message = "Upstream '" + ucfg.name + "' did not answer in time. The video job may exist at the vendor; "
+                        "it was not retried to avoid a duplicate.";
+          co_return error_response(ctx, e);
         }
         if (e.code == errc::upstream_rate_limited) {
-          if (!rate_limited || e.retry_after_s.value_or(30) < rate_limited->retry_after_s.value_or(30)) rate_limited = e;
+          rate_limited = e;
+          wait_at_least(e.retry_after_s.value_or(30));
           continue;
         }
         if (e.code == errc::upstream_auth || e.code == errc::upstream_out_of_credit ||
@@ -314,32 +393,36 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
           last_failure = e;
           continue;  // this key was refused (or never reached the vendor): try the next one
         }
-        if (e.code == errc::upstream_unavailable) { last_failure = e; break; }  // 5xx: next upstream
+        if (e.code == errc::upstream_unavailable || e.code == errc::upstream_timeout) {
+          last_failure = e;  // the vendor itself is failing: the next upstream
+          next_upstream = true;
+          continue;
+        }
         co_return error_response(ctx, e);  // rejected content, unreadable answer: final
       }
     }
-    if (rate_limited) {
-      auto e = *rate_limited;
-      e.message = "Every usable upstream key for model '" + cr.model + "' is rate limited; retry after " +
-                  std::to_string(e.retry_after_s.value_or(30)) + " s.";
+    if (!attempted && first_invalid && !retry_after) co_return error_response(ctx, *first_invalid);
+    if (rate_limited || retry_after) {
+      auto e = rate_limited.value_or(fail(errc::upstream_rate_limited, ""));
+      e.code = errc::upstream_rate_limited;
+      e.retry_after_s = retry_after.value_or(30);
+      e.message = "Every usable upstream key for model '" + cr.model + "' is rate limited, cooling down or at its job cap; retry after " +
+                  std::to_string(*e.retry_after_s) + " s.";
       co_return error_response(ctx, e);
     }
-    if (last_failure) {
-      if (last_failure->code == errc::upstream_unavailable && last_failure->upstream_status == 0)
-        co_return error_response(ctx, fail(errc::no_upstream_available,
-                                           "No upstream for model '" + cr.model + "' could be reached."));
-      if (last_failure->code == errc::upstream_unavailable) co_return error_response(ctx, *last_failure);
-      co_return error_response(ctx, fail(errc::no_upstream_available,
-                                         "No upstream key for model '" + cr.model + "' is usable right now."));
-    }
-    if (first_invalid) co_return error_response(ctx, *first_invalid);
-    co_return error_response(ctx, fail(errc::no_upstream_available, "No upstream serves model '" + cr.model + "'."));
+    if (last_failure && last_failure->code == errc::upstream_unavailable && last_failure->upstream_status != 0)
+      co_return error_response(ctx, *last_failure);
+    if (first_invalid && !attempted) co_return error_response(ctx, *first_invalid);
+    co_return error_response(ctx, fail(errc::no_upstream_available,
+                                       "No upstream key for model '" + cr.model + "' is usable right now: every key is disabled "
+                                       "or its upstream cannot be reached."));
   }
 
   asio::awaitable<http::response> record_new_job(context& ctx, routing::upstream& up, const routing::key_ref& key,
                                                  const dialects::job_state& st, const std::string& model,
                                                  const std::string& prompt, const std::string& size,
-                                                 const std::string& seconds, std::optional<std::string> remixed_from) {
+                                                 const std::string& seconds, std::optional<std::string> remixed_from,
+                                                 std::optional<std::string> idempotency_key = std::nullopt) {
     auto id = ids.seal({up.cfg().name, key.fp, st.upstream_id, ctx.client});
     if (!id) {
       co_return error_response(ctx, fail(errc::bad_upstream_response, "The upstream's job id is too long to route."));
@@ -356,7 +439,9 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
     j.seconds = seconds;
     j.created_at = st.created_at.value_or(now_s());
     j.remixed_from_video_id = std::move(remixed_from);
-    apply_state(j, st);
+    j.idempotency_key = std::move(idempotency_key);
+    apply_state(j, st, false);
+    if (!j.terminal()) up.keys().job_started(key.fp);
     j.seconds = st.seconds && !st.seconds->empty() ? *st.seconds : seconds;
     j.updated_at_ms = now_ms();
     co_await d.store->put(j);
@@ -417,19 +502,29 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
     if (!f) co_return error_response(ctx, f.error());
     ctx.upstream = f->upstream;
     ctx.key_fp = f->key_fp;
-    auto known = (co_await d.store->get(id)).has_value();
+    auto known = co_await d.store->get(id);
     bool vendor_had = false;
     if (auto up = router.find(f->upstream)) {
       if (auto call = up->dialect().remove(f->upstream_id)) {
         auto key = up->by_fingerprint(f->key_fp);
         if (!key) co_return error_response(ctx, fail(errc::no_upstream_available, "The upstream key that made this video is no longer configured."));
         auto r = co_await call_upstream(*up, "delete", *call, key);
-        if (!r) co_return error_response(ctx, r.error());
+        if (!r) {
+          note_result(*up, key, r);
+          co_return error_response(ctx, r.error());
+        }
+        if (r->status >= 400 && r->status != 404) {
+          auto e = dialects::classify_http_error(r->status, r->headers, r->body);
+          note(*up, key, &e);
+          co_return error_response(ctx, e);
+        }
+        note(*up, key, nullptr);
         if (r->status >= 200 && r->status < 300) vendor_had = true;
-        else if (r->status != 404) co_return error_response(ctx, dialects::classify_http_error(r->status, r->headers, r->body));
       }
     }
     if (!known && !vendor_had) co_return error_response(ctx, fail(errc::not_found, "No video found with id '" + id + "'.", "video_id"));
+    if (known && !known->terminal())
+      if (auto up = router.find(f->upstream)) up->keys().job_finished(f->key_fp);  // frees its cap
     co_await d.store->erase(id);
     json::object o;
     o["id"] = id;
@@ -473,6 +568,7 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
     auto opened = co_await d.client->open(std::move(creq));
     auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
     if (!opened) {
+      if (call->absolute_url.empty()) note_result(*up, key, opened);
       d.metrics->upstream(up->cfg().name, "content", std::string(to_string(opened.error().code)), took);
       co_return error_response(ctx, opened.error());
     }
@@ -486,7 +582,9 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
         if (n == 0) break;
         body.append(buf.data(), n);
       }
-      co_return error_response(ctx, dialects::classify_http_error(s->status, s->headers, body));
+      auto e = dialects::classify_http_error(s->status, s->headers, body);
+      if (call->absolute_url.empty()) note(*up, key, &e);
+      co_return error_response(ctx, e);
     }
     http::response r;
     r.status = s->status;
@@ -527,6 +625,7 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
     auto r = co_await call_upstream(*up, "remix", *call, key);
     result<dialects::job_state> st = r ? up->dialect().read_create(r->status, r->headers, r->body)
                                        : result<dialects::job_state>(r.error());
+    note_result(*up, key, st);
     if (!st) {
       auto e = st.error();
       if (e.after_send && e.code == errc::upstream_timeout)
@@ -553,6 +652,126 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
     return json_response(200, json::serialize(out));
   }
 
+  // GET /admin/keys
+  http::response admin_keys() const {
+    auto now = routing::key_clock::now();
+    json::array ups;
+    for (auto& up : router.upstreams()) {
+      json::array keys;
+      for (auto& k : up->keys().view()) {
+        json::object o;
+        o["fingerprint"] = k.fp;
+        o["last4"] = k.last4;
+        o["state"] = routing::to_string(k.state.health);
+        o["reason"] = k.state.reason.empty() ? json::value(nullptr) : json::value(k.state.reason);
+        auto left = k.state.health == routing::key_health::healthy
+                        ? 0
+                        : std::max<long long>(0, std::chrono::ceil<std::chrono::seconds>(k.state.until - now).count());
+        o["cooldown_left_s"] = k.state.health == routing::key_health::cooling ? left : 0;
+        o["next_probe_in_s"] = k.state.health == routing::key_health::disabled ? json::value(left) : json::value(nullptr);
+        o["in_flight"] = k.in_flight;
+        o["unfinished_jobs"] = k.unfinished;
+        keys.push_back(std::move(o));
+      }
+      json::object u;
+      u["upstream"] = up->cfg().name;
+      u["dialect"] = up->cfg().dialect == config::dialect_kind::openai    ? "openai"
+                     : up->cfg().dialect == config::dialect_kind::unified ? "unified"
+                                                                          : "freesora";
+      u["keys"] = std::move(keys);
+      ups.push_back(std::move(u));
+    }
+    json::object out;
+    out["object"] = "list";
+    out["data"] = std::move(ups);
+    return json_response(200, json::serialize(out));
+  }
+
+  /// Key states as Prometheus gauges (read at scrape time from the pools).
+  std::string key_metrics() const {
+    std::string out =
+        "# HELP videogate_upstream_keys Upstream keys by state.\n# TYPE videogate_upstream_keys gauge\n";
+    std::string jobs =
+        "# HELP videogate_jobs_in_flight Unfinished jobs per upstream.\n# TYPE videogate_jobs_in_flight gauge\n";
+    for (auto& up : router.upstreams()) {
+      int counts[3] = {0, 0, 0};
+      int unfinished = 0;
+      for (auto& k : up->keys().view()) {
+        ++counts[static_cast<int>(k.state.health)];
+        unfinished += k.unfinished;
+      }
+      for (int h = 0; h < 3; ++h)
+        out += "videogate_upstream_keys{upstream=\"" + up->cfg().name + "\",state=\"" +
+               routing::to_string(static_cast<routing::key_health>(h)) + "\"} " + std::to_string(counts[h]) + "\n";
+      jobs += "videogate_jobs_in_flight{upstream=\"" + up->cfg().name + "\"} " + std::to_string(unfinished) + "\n";
+    }
+    return out + jobs;
+  }
+
+  // ---- the job watcher --------------------------------------------------------------------
+
+  /// Polls unfinished jobs in the background (respecting each upstream's poll_interval, a few
+  /// at a time per upstream) so that caps free up and terminal states are recorded even when
+  /// no client polls. It reads its work from the store, so it resumes after a restart.
+  static asio::awaitable<void> watch(std::shared_ptr<impl> self) {
+    asio::steady_timer tick(co_await asio::this_coro::executor);
+    while (!self->stopping) {
+      try {
+        co_await self->watch_once();
+      } catch (const std::exception& e) {
+        spdlog::warn("job watcher: {}", e.what());
+      }
+      tick.expires_after(self->watch_period);
+      co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+  }
+
+  asio::awaitable<void> watch_once() {
+    auto jobs = co_await d.store->unfinished(2000);
+    auto now = now_ms();
+    // Due jobs per upstream, oldest first; at most `per_upstream` polls at once for each.
+    std::map<std::string, std::vector<jobs::job_record>> due;
+    for (auto& j : jobs) {
+      auto up = router.find(j.upstream);
+      if (!up) continue;
+      if (now - j.updated_at_ms < std::max<long long>(up->cfg().poll_interval.count(), 1000)) continue;
+      due[j.upstream].push_back(std::move(j));
+    }
+    if (due.empty()) co_return;
+    auto self = shared_from_this();
+    auto ex = co_await asio::this_coro::executor;
+    auto pending = std::make_shared<std::atomic<int>>(0);
+    auto done = std::make_shared<asio::experimental::concurrent_channel<void(boost::system::error_code)>>(ex, 1);
+    for (auto& [name, list] : due) {
+      auto shared = std::make_shared<std::vector<jobs::job_record>>(std::move(list));
+      auto next = std::make_shared<std::size_t>(0);
+      for (int w = 0; w < watch_per_upstream; ++w) {
+        ++*pending;
+        asio::co_spawn(ex, watch_worker(self, shared, next, pending, done), asio::detached);
+      }
+    }
+    co_await done->async_receive(asio::as_tuple(asio::use_awaitable));
+  }
+
+  static asio::awaitable<void> watch_worker(
+      std::shared_ptr<impl> self, std::shared_ptr<std::vector<jobs::job_record>> list, std::shared_ptr<std::size_t> next,
+      std::shared_ptr<std::atomic<int>> pending,
+      std::shared_ptr<asio::experimental::concurrent_channel<void(boost::system::error_code)>> done) {
+    // Workers of one upstream share `next` on the watcher's executor: one strand of work.
+    while (*next < list->size() && !self->stopping) {
+      auto& j = (*list)[(*next)++];
+      auto f = self->ids.open(j.id);
+      if (!f) continue;
+      try {
+        auto r = co_await self->refresh(j.id, *f);
+        if (!r) spdlog::debug("job watcher: {} on {}: {}", to_string(r.error().code), j.upstream, r.error().message);
+      } catch (const std::exception& e) {
+        spdlog::warn("job watcher: poll on {} failed: {}", j.upstream, e.what());
+      }
+    }
+    if (--*pending == 0) done->try_send(boost::system::error_code{});
+  }
+
   // ---- the route table -----------------------------------------------------------------
 
   asio::awaitable<http::response> dispatch(http::request& req, context& ctx) {
@@ -573,7 +792,7 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
       if (m != "GET") co_return method_not_allowed("GET");
       if (seg[0] == "metrics") {
         http::response r;
-        r.body = d.metrics->render();
+        r.body = d.metrics->render() + key_metrics();
         r.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
         co_return r;
       }
@@ -584,6 +803,11 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
       // No admin key configured: the admin surface does not exist.
       if (d.cfg->admin.key.empty() || !jobs::constant_time_equal(bearer(req), d.cfg->admin.key))
         co_return error_response(ctx, fail(errc::not_found, "Unknown route: " + m + " " + std::string(u.path()) + "."));
+      if (seg.size() == 2 && seg[1] == "keys") {
+        ctx.route = "/admin/keys";
+        if (m != "GET") co_return method_not_allowed("GET");
+        co_return admin_keys();
+      }
       co_return error_response(ctx, fail(errc::not_found, "Unknown admin route: " + m + " " + std::string(u.path()) + "."));
     }
     if (seg.empty() || seg[0] != "v1")
@@ -629,6 +853,19 @@ service::service(service_deps deps) : impl_(std::make_shared<impl>(std::move(dep
 service::~service() = default;
 
 bool service::ready() const noexcept { return impl_->d.store != nullptr; }
+
+void service::load_state() {
+  std::map<std::pair<std::string, std::string>, int> counts;
+  for (auto& j : impl_->d.store->blocking().unfinished(1'000'000)) ++counts[{j.upstream, j.key_fp}];
+  for (auto& [k, n] : counts)
+    if (auto up = impl_->router.find(k.first)) up->keys().set_unfinished(k.second, n);
+}
+
+void service::start_watcher(asio::any_io_executor ex) {
+  asio::co_spawn(ex, impl::watch(impl_), asio::detached);
+}
+
+void service::stop() { impl_->stopping = true; }
 
 asio::awaitable<http::response> service::handle(http::request& req) {
   auto self = impl_;

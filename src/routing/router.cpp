@@ -1,40 +1,12 @@
 #include "videogate/routing/router.hpp"
 
-#include "videogate/jobs/ids.hpp"
-
-#include <random>
 #include <stdexcept>
 
 namespace videogate::routing {
 
-upstream::upstream(const config::upstream_config& cfg) : cfg_(&cfg), dialect_(dialects::make_dialect(cfg.dialect)) {
-  if (!dialect_) throw std::runtime_error("upstream '" + cfg.name + "': this build does not implement its dialect yet");
-  for (auto& k : cfg.keys) keys_.push_back({k, jobs::key_fingerprint(k)});
-}
-
-std::vector<const key_ref*> upstream::candidates() {
-  std::vector<const key_ref*> out;
-  auto n = keys_.size();
-  if (n == 0) return out;
-  std::size_t start = 0;
-  switch (cfg_->strategy) {
-    case config::key_strategy::random: {
-      static thread_local std::mt19937 rng{std::random_device{}()};
-      start = std::uniform_int_distribution<std::size_t>(0, n - 1)(rng);
-      break;
-    }
-    // least_busy needs the per-key job counts of issue 5; until then it rotates like round_robin.
-    case config::key_strategy::least_busy:
-    case config::key_strategy::round_robin: start = next_.fetch_add(1, std::memory_order_relaxed) % n; break;
-  }
-  for (std::size_t i = 0; i < n; ++i) out.push_back(&keys_[(start + i) % n]);
-  return out;
-}
-
-const key_ref* upstream::by_fingerprint(std::string_view fp) const noexcept {
-  for (auto& k : keys_)
-    if (k.fp == fp) return &k;
-  return nullptr;
+upstream::upstream(const config::upstream_config& cfg)
+    : cfg_(&cfg), dialect_(dialects::make_dialect(cfg.dialect)), pool_(cfg) {
+  if (!dialect_) throw std::runtime_error("upstream '" + cfg.name + "': this build does not implement its dialect");
 }
 
 router::router(std::shared_ptr<const config::config> cfg) : cfg_(std::move(cfg)) {

@@ -36,6 +36,13 @@ class service {
   /// The OpenAI-style error response for a failure found outside a handler (server limits).
   http::response error_response(const http::request& req, const error& e) const;
   bool ready() const noexcept;
+  /// Counts unfinished jobs per key from the store (max_jobs_per_key survives restarts).
+  /// Blocking: call once at start-up, before serving.
+  void load_state();
+  /// Starts the background job watcher on `ex` (a strand is best).
+  void start_watcher(boost::asio::any_io_executor ex);
+  /// Asks the watcher to stop after its current pass.
+  void stop();
 
   struct impl;
 

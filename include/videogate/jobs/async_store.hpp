@@ -61,6 +61,10 @@ class async_store {
   auto put(job_record r) { return call([r = std::move(r)](store& s) { s.put(r); }); }
   auto erase(std::string id) { return call([id = std::move(id)](store& s) { return s.erase(id); }); }
   auto list(list_query q) { return call([q = std::move(q)](store& s) { return s.list(q); }); }
+  auto find_idempotent(std::string client, std::string key, std::int64_t not_before) {
+    return call([c = std::move(client), k = std::move(key), not_before](store& s) { return s.find_idempotent(c, k, not_before); });
+  }
+  auto unfinished(int limit) { return call([limit](store& s) { return s.unfinished(limit); }); }
 
   store& blocking() { return *store_; }  ///< for start-up and tests only
   void stop() { pool_.join(); }

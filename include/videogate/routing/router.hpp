@@ -5,21 +5,14 @@
 #include "videogate/config/config.hpp"
 #include "videogate/core/error.hpp"
 #include "videogate/dialects/dialect.hpp"
+#include "videogate/routing/key_pool.hpp"
 
-#include <atomic>
 #include <memory>
 #include <optional>
-#include <random>
 #include <string>
 #include <vector>
 
 namespace videogate::routing {
-
-/// One key of an upstream: the secret (never logged) and its fingerprint (safe anywhere).
-struct key_ref {
-  std::string secret;
-  std::string fp;
-};
 
 /// Everything about one upstream in one place: its config, its dialect and its keys.
 class upstream {
@@ -27,18 +20,15 @@ class upstream {
   explicit upstream(const config::upstream_config& cfg);
   const config::upstream_config& cfg() const noexcept { return *cfg_; }
   const dialects::dialect& dialect() const noexcept { return *dialect_; }
-  /// The keys in the order a new job should try them (the upstream's key_strategy).
-  /// Issue 5 adds key states (cooling, disabled) and per-key job caps here.
-  std::vector<const key_ref*> candidates();
+  key_pool& keys() noexcept { return pool_; }
+  const key_pool& keys() const noexcept { return pool_; }
   /// The key a job was created with, from the fingerprint its id carries.
-  const key_ref* by_fingerprint(std::string_view fp) const noexcept;
-  const std::vector<key_ref>& keys() const noexcept { return keys_; }
+  const key_ref* by_fingerprint(std::string_view fp) const noexcept { return pool_.by_fingerprint(fp); }
 
  private:
   const config::upstream_config* cfg_;
   std::unique_ptr<dialects::dialect> dialect_;
-  std::vector<key_ref> keys_;
-  std::atomic<std::size_t> next_{0};
+  key_pool pool_;
 };
 
 class router {
@@ -48,6 +38,7 @@ class router {
   /// models that exist when no route serves it.
   result<std::vector<upstream*>> route(const std::string& model);
   upstream* find(std::string_view name) noexcept;
+  const std::vector<std::unique_ptr<upstream>>& upstreams() const noexcept { return upstreams_; }
   /// Every upstream key (for scrubbing vendor messages before they leave).
   const std::vector<std::string>& secrets() const noexcept { return secrets_; }
   const config::config& cfg() const noexcept { return *cfg_; }

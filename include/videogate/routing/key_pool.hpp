@@ -1,0 +1,87 @@
+#pragma once
+/// @file The keys of one upstream: their states (key_state.hpp), the strategy that orders them
+/// for a new job, requests in flight (least_busy) and unfinished jobs (max_jobs_per_key).
+/// Thread-safe; every call takes `now` so tests drive time by hand.
+
+#include "videogate/config/config.hpp"
+#include "videogate/core/error.hpp"
+#include "videogate/routing/key_state.hpp"
+
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace videogate::routing {
+
+/// One key of an upstream: the secret (never logged) and its fingerprint (safe anywhere).
+struct key_ref {
+  std::string secret;
+  std::string fp;
+};
+
+/// A key's state for /admin/keys and metrics: never the secret.
+struct key_view {
+  std::string fp;
+  std::string last4;
+  key_state state;
+  int in_flight = 0;
+  int unfinished = 0;
+};
+
+class key_pool {
+ public:
+  key_pool(const config::upstream_config& cfg, key_policy policy = {});
+
+  struct pick {
+    const key_ref* key = nullptr;
+    bool probe = false;  ///< the half-open request of a disabled key
+  };
+  /// Keys a new job may use now, in the order to try them: a due half-open probe first, then
+  /// the usable keys by strategy, skipping keys at max_jobs_per_key.
+  struct choice {
+    std::vector<pick> keys;
+    std::optional<key_clock::time_point> soonest;  ///< when a cooling key is usable again
+    bool capped = false;                           ///< some usable key was skipped for its cap
+  };
+  choice candidates(key_clock::time_point now);
+
+  /// What a request with `key` taught us (any operation, including polls).
+  void report(const key_ref& key, key_event e, key_clock::time_point now,
+              std::optional<std::chrono::seconds> retry_after = std::nullopt);
+  /// A probe that was picked but not sent (the request ended before): let another probe go.
+  void release_probe(const key_ref& key);
+
+  void request_started(const key_ref& key);
+  void request_finished(const key_ref& key);
+  void job_started(std::string_view fp);
+  void job_finished(std::string_view fp);
+  void set_unfinished(std::string_view fp, int n);
+
+  const key_ref* by_fingerprint(std::string_view fp) const noexcept;
+  const std::vector<key_ref>& keys() const noexcept { return keys_; }
+  std::vector<key_view> view() const;
+
+ private:
+  struct slot {
+    key_state state;
+    int in_flight = 0;
+    int unfinished = 0;
+  };
+  std::size_t index_of(std::string_view fp) const noexcept;
+
+  const config::upstream_config* cfg_;
+  key_policy policy_;
+  std::vector<key_ref> keys_;
+  mutable std::mutex mu_;
+  std::vector<slot> slots_;
+  std::size_t next_ = 0;
+  std::mt19937 rng_{std::random_device{}()};
+};
+
+/// The key event an upstream failure stands for (a failure that is not about the key, such as
+/// a content refusal, says the key works: success).
+key_event event_for(errc e);
+
+}  // namespace videogate::routing

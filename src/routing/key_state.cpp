@@ -1,0 +1,90 @@
+#include "videogate/routing/key_state.hpp"
+
+#include <algorithm>
+
+namespace videogate::routing {
+
+namespace {
+
+key_state cooling(key_state s, key_clock::time_point now, std::chrono::seconds for_how_long, const char* reason) {
+  s.health = key_health::cooling;
+  s.until = now + for_how_long;
+  s.since = now;
+  s.reason = reason;
+  s.probing = false;
+  return s;
+}
+
+key_state disabled(key_state s, key_clock::time_point now, const char* reason, const key_policy& p) {
+  // First disable waits the base interval; each failed probe doubles it (bounded).
+  s.step = s.health == key_health::disabled ? std::min(s.step * 2, p.max_disabled_retry) : p.disabled_retry;
+  if (s.health != key_health::disabled) s.since = now;
+  s.health = key_health::disabled;
+  s.until = now + s.step;
+  s.reason = reason;
+  s.probing = false;
+  s.rate_limit_streak = 0;
+  s.transient_streak = 0;
+  return s;
+}
+
+}  // namespace
+
+key_state on_event(const key_state& s, key_event e, key_clock::time_point now, const key_policy& p,
+                   std::optional<std::chrono::seconds> retry_after) {
+  switch (e) {
+    case key_event::success: {
+      key_state n;  // healthy, every streak reset
+      n.since = s.health == key_health::healthy ? s.since : now;
+      return n;
+    }
+    case key_event::rate_limited: {
+      if (s.health == key_health::disabled) return disabled(s, now, s.reason.c_str(), p);  // a failed probe
+      key_state n = s;
+      n.transient_streak = 0;
+      ++n.rate_limit_streak;
+      std::chrono::seconds wait;
+      if (retry_after) {
+        wait = std::max(std::chrono::seconds(0), *retry_after);
+        n.step = std::chrono::seconds(0);
+      } else {
+        n.step = n.step.count() == 0 ? p.rate_limit_cooldown : std::min(n.step * 2, p.max_rate_limit_cooldown);
+        wait = n.step;
+      }
+      return cooling(n, now, wait, "rate_limited");
+    }
+    case key_event::invalid_key: return disabled(s, now, "invalid_key", p);
+    case key_event::out_of_credit: return disabled(s, now, "out_of_credit", p);
+    case key_event::transient: {
+      if (s.health == key_health::disabled) return disabled(s, now, s.reason.c_str(), p);
+      key_state n = s;
+      ++n.transient_streak;
+      if (n.transient_streak >= p.transient_limit) {
+        n.transient_streak = 0;
+        return cooling(n, now, p.transient_cooldown, "transient");
+      }
+      return n;
+    }
+  }
+  return s;
+}
+
+admission admit(const key_state& s, key_clock::time_point now) {
+  switch (s.health) {
+    case key_health::healthy: return admission::usable;
+    case key_health::cooling: return now >= s.until ? admission::usable : admission::cooling;
+    case key_health::disabled: return now >= s.until && !s.probing ? admission::probe : admission::disabled;
+  }
+  return admission::disabled;
+}
+
+const char* to_string(key_health h) {
+  switch (h) {
+    case key_health::healthy: return "healthy";
+    case key_health::cooling: return "cooling";
+    case key_health::disabled: return "disabled";
+  }
+  return "unknown";
+}
+
+}  // namespace videogate::routing
