@@ -11,6 +11,7 @@
 #include <charconv>
 #include <cstdio>
 #include <ctime>
+#include <initializer_list>
 
 namespace json = boost::json;
 
@@ -197,6 +198,21 @@ std::optional<std::string> first_message(const json::object& o, std::initializer
       if (auto m = v->as_object().if_contains("message"); m && m->is_string() && !m->as_string().empty())
         return std::string(m->as_string());
   }
+  return std::nullopt;
+}
+
+std::optional<errc> key_failure_in(std::string_view message) {
+  auto m = lower(message);
+  auto has = [&](std::initializer_list<const char*> words) {
+    for (auto w : words)
+      if (m.find(w) != std::string::npos) return true;
+    return false;
+  };
+  if (has({"quota", "credit", "balance", "余额", "额度", "积分"})) return errc::upstream_out_of_credit;
+  if (has({"invalid api key", "invalid_api_key", "incorrect api key", "api key is invalid", "invalid token", "unauthorized",
+           "unauthenticated", "未授权", "令牌无效"}))
+    return errc::upstream_auth;
+  if (has({"rate limit", "rate_limit", "too many requests", "请求过于频繁"})) return errc::upstream_rate_limited;
   return std::nullopt;
 }
 

@@ -36,11 +36,6 @@ std::string vendor_model(const config::upstream_config& up, const api::create_re
 
 bool contains(const std::string& s, std::string_view w) { return s.find(w) != std::string::npos; }
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 json::value default_json(const config::default_value& d) {
   using t = config::default_value::type;
   switch (d.kind) {
@@ -53,23 +48,29 @@ json::value default_json(const config::default_value& d) {
 }
 
 /// An answer with `code != 0` (usually on HTTP 200) classified like an HTTP error, so that
-/// key rotation sees an invalid key, an empty balance or a rate limit the same way.
+/// key rotation sees an invalid key, an empty balance or a rate limit the same way. An
+/// HTTP-like code decides by its number (with its status's headers: a 429's Retry-After);
+/// other codes by the message.
 error classify_code(long long code, const std::string& message, const http::header_list& headers, std::string_view body) {
-  auto m = lower(message);
+  if (code >= 400 && code <= 599) {
+    auto e = classify_http_error(static_cast<int>(code), headers, body);
+    // "403 insufficient credits" is about money, not the key's validity.
+    if (key_failure_in(message) == errc::upstream_out_of_credit && (code == 403 || code == 429)) {
+      e.code = errc::upstream_out_of_credit;
+      e.retry_after_s.reset();
+    }
+    return e;
+  }
   auto said = message.empty() ? std::string() : ": " + message;
   error e;
-  if (contains(m, "credit") || contains(m, "balance") || contains(m, "quota") || contains(m, "积分") || contains(m, "余额"))
-    e = fail(errc::upstream_out_of_credit, "The upstream key is out of credit" + said);
-  else if (contains(m, "unauthor") || contains(m, "api key") || contains(m, "apikey") || contains(m, "token") ||
-           contains(m, "forbidden") || contains(m, "未授权"))
-    e = fail(errc::upstream_auth, "The upstream refused the key" + said);
-  else if (contains(m, "rate limit") || contains(m, "too many") || contains(m, "frequen") || contains(m, "concurren"))
-    e = fail(errc::upstream_rate_limited, "The upstream is rate limiting this gateway" + said);
-  else if (code >= 400 && code <= 599)
-    return classify_http_error(static_cast<int>(code), headers, body);
-  else
+  if (auto k = key_failure_in(message)) {
+    e = fail(*k, *k == errc::upstream_out_of_credit ? "The upstream key is out of credit" + said
+                 : *k == errc::upstream_auth        ? "The upstream refused the key" + said
+                                                    : "The upstream is rate limiting this gateway" + said);
+  } else {
     e = fail(errc::upstream_rejected, message.empty() ? "The upstream refused the request (code " + std::to_string(code) + ")."
                                                       : "The upstream refused the request: " + message);
+  }
   e.upstream_status = static_cast<int>(code);
   return e;
 }
@@ -80,13 +81,6 @@ result<json::object> read_envelope(int status, const http::header_list& headers,
   auto v = json::parse(body, ec);
   if (status < 200 || status > 299) {
     // An HTTP error may still carry the vendor's code and message.
-    if (!ec && v.is_object())
-      if (auto c = v.as_object().if_contains("code"); c && c->is_int64() && c->as_int64() != 0) {
-        auto msg = first_message(v.as_object(), {"message", "msg", "error"}).value_or("");
-        auto e = classify_code(c->as_int64(), msg, headers, body);
-        if (e.code == errc::upstream_rejected) return classify_http_error(status, headers, body);
-        return e;
-      }
     return classify_http_error(status, headers, body);
   }
   if (ec || !v.is_object()) return fail(errc::bad_upstream_response, "The upstream answered with something that is not a JSON object.");
@@ -145,7 +139,9 @@ result<upstream_call> freesora_dialect::create(const api::create_request& req, c
     for (auto& s : *req.shots) {
       json::object so;
       so["Scene"] = s.scene;
-      so["duration"] = s.duration;
+      // Whole seconds as integers, as the seed writes them (5, not 5.0).
+      if (std::floor(s.duration) == s.duration && s.duration < 1e9) so["duration"] = static_cast<std::int64_t>(s.duration);
+      else so["duration"] = s.duration;
       shots.push_back(std::move(so));
       total += s.duration;
     }

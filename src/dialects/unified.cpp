@@ -69,8 +69,17 @@ result<json::object> parse_object(std::string_view body) {
 /// Some resellers answer HTTP 200 with an error object instead of a job.
 std::optional<error> error_in_200(const json::object& o, const http::header_list& headers, std::string_view body) {
   if (o.contains("id")) return std::nullopt;
-  if (o.contains("error") || o.contains("code") || o.contains("message")) return classify_http_error(400, headers, body);
-  return std::nullopt;
+  if (!o.contains("error") && !o.contains("code") && !o.contains("message")) return std::nullopt;
+  // A key problem in a 200 is still a key problem: the pool must see it like a 401/402/429.
+  auto msg = first_message(o, {"error", "message", "msg"}).value_or("");
+  if (auto k = key_failure_in(msg)) {
+    auto e = classify_http_error(400, headers, body);
+    e.code = *k;
+    e.message = "The upstream refused the key: " + msg;
+    if (*k == errc::upstream_rate_limited) e.message = "The upstream is rate limiting this gateway: " + msg;
+    return e;
+  }
+  return classify_http_error(400, headers, body);
 }
 
 }  // namespace

@@ -6,9 +6,14 @@ namespace videogate::routing {
 
 namespace {
 
-key_state cooling(key_state s, key_clock::time_point now, std::chrono::seconds for_how_long, const char* reason) {
+/// `exact`: the vendor said how long (Retry-After) and its word stands; our own guesses
+/// (backoff, transient streaks) never shorten a cooldown already running.
+key_state cooling(key_state s, key_clock::time_point now, std::chrono::seconds for_how_long, const char* reason,
+                  bool exact = false) {
+  auto until = now + for_how_long;
+  if (!exact && s.health == key_health::cooling && s.until > until) until = s.until;
   s.health = key_health::cooling;
-  s.until = now + for_how_long;
+  s.until = until;
   s.since = now;
   s.reason = reason;
   s.probing = false;
@@ -32,6 +37,9 @@ key_state disabled(key_state s, key_clock::time_point now, const char* reason, c
 
 key_state on_event(const key_state& s, key_event e, key_clock::time_point now, const key_policy& p,
                    std::optional<std::chrono::seconds> retry_after) {
+  // A disabled key learns only from its half-open probe: a poll of an old job that still
+  // works says nothing about credit, and polls of a revoked key must not push the probe out.
+  if (s.health == key_health::disabled && !s.probing) return s;
   switch (e) {
     case key_event::success: {
       key_state n;  // healthy, every streak reset
@@ -40,18 +48,18 @@ key_state on_event(const key_state& s, key_event e, key_clock::time_point now, c
     }
     case key_event::rate_limited: {
       if (s.health == key_health::disabled) return disabled(s, now, s.reason.c_str(), p);  // a failed probe
+      // 429s of requests that were already in flight when the key began cooling are one
+      // event, not a series: they neither extend nor double the running cooldown.
+      if (s.health == key_health::cooling && now < s.until && !retry_after) return s;
       key_state n = s;
       n.transient_streak = 0;
       ++n.rate_limit_streak;
-      std::chrono::seconds wait;
       if (retry_after) {
-        wait = std::max(std::chrono::seconds(0), *retry_after);
         n.step = std::chrono::seconds(0);
-      } else {
-        n.step = n.step.count() == 0 ? p.rate_limit_cooldown : std::min(n.step * 2, p.max_rate_limit_cooldown);
-        wait = n.step;
+        return cooling(n, now, std::max(std::chrono::seconds(0), *retry_after), "rate_limited", true);
       }
-      return cooling(n, now, wait, "rate_limited");
+      n.step = n.step.count() == 0 ? p.rate_limit_cooldown : std::min(n.step * 2, p.max_rate_limit_cooldown);
+      return cooling(n, now, n.step, "rate_limited");
     }
     case key_event::invalid_key: return disabled(s, now, "invalid_key", p);
     case key_event::out_of_credit: return disabled(s, now, "out_of_credit", p);

@@ -101,6 +101,10 @@ std::optional<std::string> first_message(const boost::json::object& o, std::init
 error classify_http_error(int status, const http::header_list& headers, std::string_view body,
                           std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
+/// A vendor message that says the key is the problem (credit/balance/quota, an invalid key,
+/// a rate limit), for vendors that put errors in 200 answers; nullopt for anything else.
+std::optional<errc> key_failure_in(std::string_view message);
+
 /// Removes every occurrence of each secret (and bearer tokens) from a vendor message.
 std::string scrub(std::string text, const std::vector<std::string>& secrets);
 

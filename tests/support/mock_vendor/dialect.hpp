@@ -87,6 +87,7 @@ struct vendor_state {
   media::catalog media;
   std::chrono::seconds retry_after{7};
   std::string base_url;  ///< e.g. "http://127.0.0.1:9090", known after binding (for result URLs)
+  std::string unified_variant = "rich";  ///< shape of `unified` query answers: minimal | rich | detail
 };
 
 /// One upstream API family. Implementations are pure functions of the request and the
@@ -102,6 +103,9 @@ public:
   /// dialect's shape.
   virtual bool owns(std::string_view path) const noexcept = 0;
 
+  /// True when `path` is served without looking at the key (a CDN): no auth, no key faults.
+  virtual bool is_public(std::string_view /*path*/) const noexcept { return false; }
+
   /// The answer for a key fault (missing/invalid key, forbidden, no credit, rate limit,
   /// server error) in this dialect's error shape.
   virtual reply fault_reply(fault f, const request_context& ctx) const = 0;
@@ -112,5 +116,12 @@ public:
 
 /// Factories, one per dialect file.
 std::unique_ptr<dialect> make_openai_dialect(vendor_state& state);
+std::unique_ptr<dialect> make_unified_dialect(vendor_state& state);
+std::unique_ptr<dialect> make_freesora_dialect(vendor_state& state);
+/// The unauthenticated `/files/` route holding the results of `unified` and `freesora`.
+std::unique_ptr<dialect> make_files_dialect(vendor_state& state);
+
+/// The absolute URL of a job's result on the `/files/` route (its `media_name`).
+std::string media_url(const vendor_state& state, const job& j);
 
 }  // namespace videogate::mock_vendor

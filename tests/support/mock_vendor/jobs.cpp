@@ -53,6 +53,8 @@ boost::json::object to_json(const job& j)
   o["progress"] = j.progress;
   o["polls"] = j.polls;
   o["created_at"] = j.created_at;
+  o["status_changed_ms"] = j.status_changed_ms;
+  o["media_name"] = j.media_name.empty() ? boost::json::value(nullptr) : boost::json::value(j.media_name);
   o["completed_at"] = opt(j.completed_at);
   o["expires_at"] = opt(j.expires_at);
   o["fail_at_end"] = j.fail_at_end;
@@ -66,6 +68,12 @@ boost::json::object to_json(const job& j)
 std::int64_t unix_now()
 {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+std::int64_t unix_now_ms()
+{
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
     .count();
 }
 
@@ -85,10 +93,13 @@ job& job_store::create(job j)
 {
   j.seq = next_seq_++;
   j.created_at = unix_now();
+  j.status_changed_ms = unix_now_ms();
   j.status = job_status::queued;
   j.progress = 0;
   j.polls = 0;
   auto id = j.id;
+  if (!j.media_name.empty())
+    media_index_.insert_or_assign(j.media_name, id);
   return jobs_.insert_or_assign(std::move(id), std::move(j)).first->second;
 }
 
@@ -118,6 +129,8 @@ void job_store::poll(job& j)
       complete(j);
     return;
   }
+  if (j.status != job_status::in_progress)
+    j.status_changed_ms = unix_now_ms();
   j.status = job_status::in_progress;
   j.progress = std::clamp(j.polls * 100 / std::max(complete_after_polls_, 1), 1, 99);
 }
@@ -125,6 +138,7 @@ void job_store::poll(job& j)
 void job_store::complete(job& j)
 {
   j.status = job_status::completed;
+  j.status_changed_ms = unix_now_ms();
   j.progress = 100;
   j.completed_at = unix_now();
   j.expires_at = *j.completed_at + retention_seconds;
@@ -135,6 +149,7 @@ void job_store::complete(job& j)
 void job_store::fail(job& j, std::string code, std::string message)
 {
   j.status = job_status::failed;
+  j.status_changed_ms = unix_now_ms();
   j.error_code = std::move(code);
   j.error_message = std::move(message);
   j.completed_at.reset();
@@ -143,7 +158,22 @@ void job_store::fail(job& j, std::string code, std::string message)
 
 bool job_store::erase(std::string_view id)
 {
-  return jobs_.erase(std::string(id)) > 0;
+  auto it = jobs_.find(std::string(id));
+  if (it == jobs_.end())
+    return false;
+  if (!it->second.media_name.empty())
+    media_index_.erase(it->second.media_name);
+  jobs_.erase(it);
+  return true;
+}
+
+const job* job_store::find_media(std::string_view name) const
+{
+  auto it = media_index_.find(std::string(name));
+  if (it == media_index_.end())
+    return nullptr;
+  auto j = jobs_.find(it->second);
+  return j == jobs_.end() ? nullptr : &j->second;
 }
 
 std::vector<const job*> job_store::list(std::string_view key, std::string_view dialect) const
@@ -169,6 +199,7 @@ boost::json::array job_store::to_json() const
 void job_store::clear()
 {
   jobs_.clear();
+  media_index_.clear();
 }
 
 }  // namespace videogate::mock_vendor

@@ -35,6 +35,7 @@ struct job {
   boost::json::object request;  ///< dialect-specific extras as received (watermark, style, …)
 
   std::int64_t created_at = 0;  ///< unix seconds
+  std::int64_t status_changed_ms = 0;  ///< unix milliseconds of the last status change
   std::optional<std::int64_t> completed_at;
   std::optional<std::int64_t> expires_at;
   job_status status = job_status::queued;
@@ -44,6 +45,9 @@ struct job {
   std::string error_code;     ///< set when failed
   std::string error_message;  ///< set when failed
   std::uint64_t seq = 0;      ///< creation order (lists)
+  /// File name under the unauthenticated `/files/` route (dialects whose result is a URL),
+  /// empty when the media is only served by the dialect's own API.
+  std::string media_name;
 };
 
 /// All jobs of the process, keyed by id. Single-threaded: no locking.
@@ -62,6 +66,9 @@ public:
 
   /// The job `id` regardless of key (control endpoints).
   job* find_any(std::string_view id);
+
+  /// The job whose `media_name` is `name`, regardless of key (the `/files/` route).
+  const job* find_media(std::string_view name) const;
 
   /// Counts one status read and moves the timeline on: in_progress with progress
   /// polls*100/N before poll N, completed (or failed) at poll N = --complete-after-polls.
@@ -87,6 +94,7 @@ private:
   int complete_after_polls_;
   std::uint64_t next_seq_ = 1;
   std::unordered_map<std::string, job> jobs_;
+  std::unordered_map<std::string, std::string> media_index_;  ///< media_name -> id
   std::mt19937_64 rng_{std::random_device{}()};
 };
 
@@ -95,5 +103,8 @@ boost::json::object to_json(const job& j);
 
 /// Current unix time in seconds.
 std::int64_t unix_now();
+
+/// Current unix time in milliseconds.
+std::int64_t unix_now_ms();
 
 }  // namespace videogate::mock_vendor

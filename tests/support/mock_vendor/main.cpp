@@ -21,13 +21,14 @@ namespace mock = videogate::mock_vendor;
 constexpr std::string_view usage =
   "usage: videogate-mock-vendor [--listen HOST:PORT] [--complete-after-polls N] [--slow-ms MS]\n"
   "                             [--retry-after S] [--tls-cert FILE --tls-key FILE] [--video-bytes N]\n"
-  "                             [--verbose]\n"
+  "                             [--unified-variant minimal|rich|detail] [--verbose]\n"
   "  --listen HOST:PORT        address to bind (default 127.0.0.1:9090; port 0 picks a free one)\n"
   "  --complete-after-polls N  status reads until a job completes (default 3)\n"
   "  --slow-ms MS              delay of slow-* keys (default 3000)\n"
   "  --retry-after S           Retry-After of ratelimit-* keys (default 7)\n"
   "  --tls-cert/--tls-key      PEM files: serve HTTPS (TLS 1.2+)\n"
   "  --video-bytes N           serve a synthetic N-byte video instead of sample.mp4\n"
+  "  --unified-variant V       shape of unified query answers: minimal, rich (default), detail\n"
   "  --verbose                 one line per request on stderr\n";
 
 [[noreturn]] void usage_error(std::string_view message)
@@ -83,6 +84,10 @@ mock::options parse_args(int argc, char** argv)
       opts.tls_cert = std::string(value);
     } else if (flag == "--tls-key") {
       opts.tls_key = std::string(value);
+    } else if (flag == "--unified-variant") {
+      if (value != "minimal" && value != "rich" && value != "detail")
+        usage_error("--unified-variant wants minimal, rich or detail");
+      opts.unified_variant = std::string(value);
     } else if (flag == "--video-bytes") {
       opts.video_bytes = parse_number<std::size_t>(flag, value);
     } else {

@@ -226,11 +226,23 @@ asio::awaitable<void> close_lingering(Stream& stream)
 }
 
 /// Writes `r`; media (`r.blob`) goes out in chunks straight from the shared buffer.
+/// `head`: the answer to a HEAD request, the headers (with the real Content-Length) only.
 /// False when the peer is gone.
 template <class Stream>
-asio::awaitable<bool> write_reply(Stream& stream, reply& r, unsigned version, bool keep_alive)
+asio::awaitable<bool> write_reply(Stream& stream, reply& r, unsigned version, bool keep_alive, bool head = false)
 {
   auto& lowest = beast::get_lowest_layer(stream);
+  if (head) {
+    http::response<http::empty_body> res{r.status, version};
+    for (auto& f : r.headers)
+      res.insert(f.name_string(), f.value());
+    res.set(http::field::server, "videogate-mock-vendor");
+    res.keep_alive(keep_alive);
+    res.content_length(r.blob ? r.blob->size() : r.body.size());
+    lowest.expires_after(write_timeout);
+    auto [ec, n] = co_await http::async_write(stream, res, use_tuple);
+    co_return !ec;
+  }
   if (!r.blob) {
     http::response<http::string_body> res{r.status, version};
     for (auto& f : r.headers)
@@ -282,7 +294,8 @@ struct server::impl {
     : ioc_(ioc),
       opts_(std::move(o)),
       acceptor_(ioc),
-      state_{job_store{opts_.complete_after_polls}, media::catalog{opts_.video_bytes}, opts_.retry_after, {}}
+      state_{job_store{opts_.complete_after_polls}, media::catalog{opts_.video_bytes}, opts_.retry_after, {},
+             opts_.unified_variant}
   {
     if (!opts_.tls_cert.empty()) {
       tls_.emplace(ssl::context::tls_server);
@@ -309,6 +322,9 @@ struct server::impl {
 
     // One line per dialect file.
     dialects_.push_back(make_openai_dialect(state_));
+    dialects_.push_back(make_unified_dialect(state_));
+    dialects_.push_back(make_freesora_dialect(state_));
+    dialects_.push_back(make_files_dialect(state_));
   }
 
   static asio::ip::address resolve(const std::string& host)
@@ -421,7 +437,7 @@ struct server::impl {
         co_return;
       }
       const bool keep_alive = req.keep_alive();
-      if (!co_await write_reply(stream, r, req.version(), keep_alive))
+      if (!co_await write_reply(stream, r, req.version(), keep_alive, req.method() == http::verb::head))
         co_return;
       if (!keep_alive)
         co_return co_await close_gracefully(stream);
@@ -487,6 +503,8 @@ struct server::impl {
                                 {"type", "invalid_request_error"},
                                 {"param", nullptr},
                                 {"code", nullptr}}}});
+      if (owner->is_public(ctx.path))
+        co_return owner->handle(ctx);  // a CDN: the key (or its absence) changes nothing
 
       switch (ctx.key_fault) {
       case fault::drop: {

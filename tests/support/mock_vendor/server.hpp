@@ -26,6 +26,7 @@ struct options {
   std::string tls_cert;  ///< PEM; with tls_key: serve HTTPS
   std::string tls_key;
   std::optional<std::size_t> video_bytes;
+  std::string unified_variant = "rich";  ///< minimal | rich | detail (`unified` query answers)
   bool verbose = false;  ///< one stderr line per request
 };
 
