@@ -25,9 +25,12 @@
 #include <atomic>
 #include <charconv>
 #include <map>
+#include <mutex>
+#include <set>
 #include <cmath>
 #include <chrono>
 #include <random>
+#include <utility>
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -95,6 +98,8 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
   singleflight<result<jobs::job_record>> polls;
   singleflight<http::response> creates;
   std::atomic<bool> stopping{false};
+  std::mutex unknown_mu;
+  std::set<std::string> unknown_words;
   std::chrono::milliseconds watch_period{1000};
   static constexpr int watch_per_upstream = 4;
 
@@ -185,13 +190,26 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
   }
 
   /// Tells the key pool what an answer said about the key (DESIGN §5).
-  static void note(routing::upstream& up, const routing::key_ref* key, const error* e) {
+  static void note(routing::upstream& up, const routing::key_ref* key, const error* e, bool probe = false) {
     if (!key) return;
     std::optional<std::chrono::seconds> retry_after;
     if (e && e->retry_after_s) retry_after = std::chrono::seconds(*e->retry_after_s);
     up.keys().report(*key, e ? routing::event_for(e->code) : routing::key_event::success, routing::key_clock::now(),
-                     retry_after);
+                     retry_after, probe);
   }
+
+  /// Gives an unanswered half-open probe back (request ended, client gone, shutdown), so the
+  /// key is probed again rather than never.
+  struct probe_guard {
+    routing::key_pool* pool = nullptr;
+    const routing::key_ref* key = nullptr;
+    probe_guard(routing::key_pool* p, const routing::key_ref* k) : pool(p), key(k) {}
+    probe_guard(probe_guard&& o) noexcept : pool(std::exchange(o.pool, nullptr)), key(o.key) {}
+    probe_guard(const probe_guard&) = delete;
+    ~probe_guard() {
+      if (pool) pool->release_probe(*key);
+    }
+  };
 
   template <class R>
   static void note_result(routing::upstream& up, const routing::key_ref* key, const R& r) {
@@ -214,11 +232,17 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
     return *f;
   }
 
+  /// Logs a vendor status word we do not know, once per upstream and word (DESIGN §2).
+  void note_unknown_status(const std::string& upstream, const std::string& word) {
+    std::lock_guard lk(unknown_mu);
+    if (unknown_words.size() < 1000 && unknown_words.insert(upstream + '\n' + word).second)
+      spdlog::warn("upstream {} reported the unknown status '{}'; counting it as in_progress", upstream, word.substr(0, 64));
+  }
+
   /// `counted`: the job is counted in its key's unfinished jobs (max_jobs_per_key).
   void apply_state(jobs::job_record& j, const dialects::job_state& s, bool counted = true) {
     bool was_terminal = j.terminal();
-    if (s.raw_status && j.status != "in_progress")
-      spdlog::info("upstream {} reported unknown status '{}' for a job; counting it as in_progress", j.upstream, *s.raw_status);
+    if (s.raw_status) note_unknown_status(j.upstream, *s.raw_status);
     j.status = s.status;
     j.progress = s.progress;
     if (s.seconds && !s.seconds->empty()) j.seconds = *s.seconds;
@@ -244,6 +268,8 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
   /// any number of concurrent pollers; terminal states are never asked about again.
   asio::awaitable<result<jobs::job_record>> refresh(const std::string& id, const jobs::id_fields& f) {
     auto cached = co_await d.store->get(id);
+    if (cached && cached->status == "deleted")
+      co_return fail(errc::not_found, "No video found with id '" + id + "': it was deleted.", "video_id");
     auto up = router.find(f.upstream);
     if (cached && (cached->terminal() || !up ||
                    now_ms() - cached->updated_at_ms < up->cfg().poll_interval.count()))
@@ -354,23 +380,31 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
         wait_at_least(std::chrono::ceil<std::chrono::seconds>(*choice.soonest - now).count());
       if (choice.capped)  // a cap frees when a job finishes: about one poll interval away
         wait_at_least(std::chrono::ceil<std::chrono::seconds>(ucfg.poll_interval).count());
+      // A picked probe is answered (note) or given back (guard), whatever ends this request.
+      std::vector<probe_guard> probes;
+      for (auto& k : choice.keys)
+        if (k.probe) probes.emplace_back(&up->keys(), k.key);
       bool next_upstream = false;
       for (std::size_t i = 0; i < choice.keys.size(); ++i) {
         auto key = choice.keys[i].key;
-        if (next_upstream) {
-          if (choice.keys[i].probe) up->keys().release_probe(*key);
-          continue;
-        }
+        if (next_upstream) continue;
         attempted = true;
         auto r = co_await call_upstream(*up, "create", *call, key);
         result<dialects::job_state> st = r ? up->dialect().read_create(r->status, r->headers, r->body)
                                            : result<dialects::job_state>(r.error());
-        note_result(*up, key, st);
+        bool probe = choice.keys[i].probe;
+        if (probe)
+          for (auto& g : probes)
+            if (g.key == key) g.pool = nullptr;  // answered: the report below settles it
+        if (st) {
+          note(*up, key, nullptr, probe);
+        } else {
+          auto err = st.error();
+          note(*up, key, &err, probe);
+        }
         if (st) {
           ctx.upstream = ucfg.name;
           ctx.key_fp = key->fp;
-          for (std::size_t k = i + 1; k < choice.keys.size(); ++k)
-            if (choice.keys[k].probe) up->keys().release_probe(*choice.keys[k].key);
           co_return co_await record_new_job(ctx, *up, *key, *st, cr.model, cr.prompt, cr.size, seconds, std::nullopt,
                                             idempotency_key);
         }
@@ -503,8 +537,12 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
     ctx.upstream = f->upstream;
     ctx.key_fp = f->key_fp;
     auto known = co_await d.store->get(id);
+    if (known && known->status == "deleted")
+      co_return error_response(ctx, fail(errc::not_found, "No video found with id '" + id + "': it was already deleted.", "video_id"));
     bool vendor_had = false;
+    bool tombstone = false;  // the vendor has no delete: keep a record that the id is gone
     if (auto up = router.find(f->upstream)) {
+      tombstone = !up->dialect().remove(f->upstream_id).has_value();
       if (auto call = up->dialect().remove(f->upstream_id)) {
         auto key = up->by_fingerprint(f->key_fp);
         if (!key) co_return error_response(ctx, fail(errc::no_upstream_available, "The upstream key that made this video is no longer configured."));
@@ -525,7 +563,19 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
     if (!known && !vendor_had) co_return error_response(ctx, fail(errc::not_found, "No video found with id '" + id + "'.", "video_id"));
     if (known && !known->terminal())
       if (auto up = router.find(f->upstream)) up->keys().job_finished(f->key_fp);  // frees its cap
-    co_await d.store->erase(id);
+    if (tombstone) {
+      jobs::job_record j = known.value_or(jobs::job_record{});
+      j.id = id;
+      j.client = f->client;
+      j.upstream = f->upstream;
+      j.key_fp = f->key_fp;
+      j.upstream_id = f->upstream_id;
+      j.status = "deleted";
+      j.updated_at_ms = now_ms();
+      co_await d.store->put(j);
+    } else {
+      co_await d.store->erase(id);
+    }
     json::object o;
     o["id"] = id;
     o["object"] = "video.deleted";

@@ -171,8 +171,44 @@ result<create_request> parse_form(std::string_view content_type, std::string_vie
   bool have_prompt = false;
   std::vector<std::string> seen;
   std::optional<image_input> img;
+  // The SDKs encode an array of objects as bracket keys: shots[][scene], shots[][duration]
+  // (or shots[0][scene]). Rebuild it as the JSON array it stands for.
+  json::array bracket_shots;
   for (auto& p : *parts) {
     auto& k = p.name;
+    if (k.starts_with("shots[")) {
+      if (p.filename) return bad("shots", "'shots' must be text fields, not files.");
+      auto close = k.find(']');
+      std::string index = close == std::string::npos ? std::string() : k.substr(6, close - 6);
+      std::string rest = close == std::string::npos ? std::string() : k.substr(close + 1);
+      if (rest.size() < 3 || rest.front() != '[' || rest.back() != ']' ||
+          !(index.empty() || std::all_of(index.begin(), index.end(), [](char c) { return c >= '0' && c <= '9'; })) ||
+          index.size() > 3)
+        return fail(errc::unknown_parameter, "Unknown parameter: '" + k + "'.", k);
+      auto field = rest.substr(1, rest.size() - 2);
+      std::size_t slot = 0;
+      if (index.empty()) {
+        // shots[][x]: a field the last shot already has starts the next shot.
+        if (bracket_shots.empty() || bracket_shots.back().as_object().contains(field)) bracket_shots.emplace_back(json::object{});
+        slot = bracket_shots.size() - 1;
+      } else {
+        slot = static_cast<std::size_t>(std::stoul(index));
+        if (slot > 99) return bad("shots", "'shots' has too many entries.");
+        while (bracket_shots.size() <= slot) bracket_shots.emplace_back(json::object{});
+      }
+      auto& o = bracket_shots[slot].as_object();
+      if (o.contains(field)) return bad(k, "'" + k + "' was given more than once.");
+      if (field == "duration") {
+        double d = 0;
+        auto [ptr, ec] = std::from_chars(p.data.data(), p.data.data() + p.data.size(), d);
+        if (ec != std::errc{} || ptr != p.data.data() + p.data.size())
+          return bad("shots[" + std::to_string(slot) + "].duration", "'shots[" + std::to_string(slot) + "].duration' must be a number.");
+        o[field] = d;
+      } else {
+        o[field] = std::string(p.data);
+      }
+      continue;
+    }
     if (std::find(seen.begin(), seen.end(), k) != seen.end())
       return bad(k, "'" + k + "' was given more than once.");
     seen.push_back(k);
@@ -222,6 +258,12 @@ result<create_request> parse_form(std::string_view content_type, std::string_vie
     }
   }
   r.input_reference = std::move(img);
+  if (!bracket_shots.empty()) {
+    if (r.shots) return bad("shots", "'shots' was given twice (as JSON and as bracket fields).");
+    auto sh = parse_shots(json::value(std::move(bracket_shots)));
+    if (!sh) return sh.error();
+    r.shots = std::move(*sh);
+  }
   return finish(std::move(r), have_prompt);
 }
 

@@ -40,7 +40,7 @@ class memory_store final : public store {
     std::lock_guard lock(mutex_);
     for (auto it = by_seq_.rbegin(); it != by_seq_.rend(); ++it) {
       const job_record& r = by_id_.at(it->second);
-      if (r.client == client && r.idempotency_key == key && r.created_at >= not_before) return r;
+      if (r.client == client && r.idempotency_key == key && r.created_at >= not_before && r.status != "deleted") return r;
     }
     return std::nullopt;
   }
@@ -57,7 +57,7 @@ class memory_store final : public store {
     list_page page;
     const auto take = [&](const auto& entry) {
       const job_record& r = by_id_.at(entry.second);
-      if (r.client != q.client) return true;
+      if (r.client != q.client || r.status == "deleted") return true;
       if (page.data.size() == limit) {
         page.has_more = true;
         return false;

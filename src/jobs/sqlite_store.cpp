@@ -45,7 +45,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_client_seq ON jobs (client, seq);
 CREATE INDEX IF NOT EXISTS jobs_client_idempotency ON jobs (client, idempotency_key);
-CREATE INDEX IF NOT EXISTS jobs_unfinished ON jobs (seq) WHERE status NOT IN ('completed', 'failed');
+CREATE INDEX IF NOT EXISTS jobs_unfinished2 ON jobs (seq) WHERE status NOT IN ('completed', 'failed', 'deleted');
 PRAGMA user_version = 1;
 )sql";
 
@@ -111,14 +111,14 @@ class sqlite_store final : public store {
         "idempotency_key = excluded.idempotency_key, updated_at_ms = excluded.updated_at_ms");
     get_ = prepare("SELECT " + cols + " FROM jobs WHERE id = ?1");
     find_idempotent_ = prepare("SELECT " + cols +
-                               " FROM jobs WHERE client = ?1 AND idempotency_key = ?2 AND created_at >= ?3 "
+                                " FROM jobs WHERE client = ?1 AND idempotency_key = ?2 AND created_at >= ?3 AND status != 'deleted' "
                                "ORDER BY seq DESC LIMIT 1");
     cursor_seq_ = prepare("SELECT seq FROM jobs WHERE id = ?1 AND client = ?2");
-    list_desc_ = prepare("SELECT " + cols + " FROM jobs WHERE client = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3");
-    list_asc_ = prepare("SELECT " + cols + " FROM jobs WHERE client = ?1 AND seq > ?2 ORDER BY seq ASC LIMIT ?3");
+    list_desc_ = prepare("SELECT " + cols + " FROM jobs WHERE client = ?1 AND seq < ?2 AND status != 'deleted' ORDER BY seq DESC LIMIT ?3");
+    list_asc_ = prepare("SELECT " + cols + " FROM jobs WHERE client = ?1 AND seq > ?2 AND status != 'deleted' ORDER BY seq ASC LIMIT ?3");
     erase_ = prepare("DELETE FROM jobs WHERE id = ?1");
     unfinished_ = prepare("SELECT " + cols +
-                          " FROM jobs WHERE status NOT IN ('completed', 'failed') ORDER BY seq ASC LIMIT ?1");
+                           " FROM jobs WHERE status NOT IN ('completed', 'failed', 'deleted') ORDER BY seq ASC LIMIT ?1");
   }
 
   void put(const job_record& r) override {

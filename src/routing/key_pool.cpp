@@ -71,11 +71,12 @@ key_pool::choice key_pool::candidates(key_clock::time_point now) {
   return out;
 }
 
-void key_pool::report(const key_ref& key, key_event e, key_clock::time_point now, std::optional<std::chrono::seconds> retry_after) {
+void key_pool::report(const key_ref& key, key_event e, key_clock::time_point now, std::optional<std::chrono::seconds> retry_after,
+                      bool probe) {
   std::lock_guard lk(mu_);
   auto i = index_of(key.fp);
   if (i == keys_.size()) return;
-  slots_[i].state = on_event(slots_[i].state, e, now, policy_, retry_after);
+  slots_[i].state = on_event(slots_[i].state, e, now, policy_, retry_after, probe);
 }
 
 void key_pool::release_probe(const key_ref& key) {

@@ -36,12 +36,15 @@ key_state disabled(key_state s, key_clock::time_point now, const char* reason, c
 }  // namespace
 
 key_state on_event(const key_state& s, key_event e, key_clock::time_point now, const key_policy& p,
-                   std::optional<std::chrono::seconds> retry_after) {
+                   std::optional<std::chrono::seconds> retry_after, bool from_probe) {
   // A disabled key learns only from its half-open probe: a poll of an old job that still
   // works says nothing about credit, and polls of a revoked key must not push the probe out.
-  if (s.health == key_health::disabled && !s.probing) return s;
+  if (s.health == key_health::disabled && !(s.probing && from_probe)) return s;
   switch (e) {
     case key_event::success: {
+      // The vendor asked us to wait: an answer to a request sent before the cooldown began
+      // does not end it early.
+      if (s.health == key_health::cooling && now < s.until) return s;
       key_state n;  // healthy, every streak reset
       n.since = s.health == key_health::healthy ? s.since : now;
       return n;

@@ -22,7 +22,9 @@ struct job_record {
   std::string prompt;
   std::string size;
   std::string seconds;      ///< what the upstream will produce
-  std::string status = "queued";  ///< queued | in_progress | completed | failed
+  /// queued | in_progress | completed | failed, or deleted: a tombstone kept where the vendor
+  /// has no delete call, so the id stays gone (lists and the job watcher skip it).
+  std::string status = "queued";
   int progress = 0;
   std::int64_t created_at = 0;                 ///< unix seconds
   std::optional<std::int64_t> completed_at;
@@ -35,7 +37,7 @@ struct job_record {
   std::int64_t updated_at_ms = 0;              ///< when the vendor was last asked (unix ms)
   std::int64_t seq = 0;                        ///< insertion order, assigned by the store
 
-  bool terminal() const { return status == "completed" || status == "failed"; }
+  bool terminal() const { return status == "completed" || status == "failed" || status == "deleted"; }
 };
 
 struct list_query {

@@ -48,8 +48,9 @@ class key_pool {
   choice candidates(key_clock::time_point now);
 
   /// What a request with `key` taught us (any operation, including polls).
+  /// `probe`: the answer is to the half-open request this pool handed out (pick::probe).
   void report(const key_ref& key, key_event e, key_clock::time_point now,
-              std::optional<std::chrono::seconds> retry_after = std::nullopt);
+              std::optional<std::chrono::seconds> retry_after = std::nullopt, bool probe = false);
   /// A probe that was picked but not sent (the request ended before): let another probe go.
   void release_probe(const key_ref& key);
 

@@ -42,8 +42,10 @@ struct key_state {
 };
 
 /// The next state after `e` at `now`. `retry_after`: the vendor's Retry-After, if it sent one.
+/// `from_probe`: the answer is to the half-open request of a disabled key; a disabled key
+/// learns from nothing else (polls of its old jobs say nothing about credit or validity).
 key_state on_event(const key_state& s, key_event e, key_clock::time_point now, const key_policy& p,
-                   std::optional<std::chrono::seconds> retry_after = std::nullopt);
+                   std::optional<std::chrono::seconds> retry_after = std::nullopt, bool from_probe = false);
 
 enum class admission {
   usable,      ///< healthy (or cooled down)
