@@ -39,7 +39,18 @@ export const LIMITED_CLIENT_KEY = 'limited-client-key';
 export const ID_SECRET = 'e2e-secret-0123456789abcdef';
 
 /** Every upstream key the config holds; no response body may ever contain one. */
-export const UPSTREAM_KEYS = ['good-key-1', 'good-key-2', 'ratelimit-1', 'garbage-1', 'slow-1'];
+export const UPSTREAM_KEYS = [
+  'good-key-1',
+  'good-key-2',
+  'ratelimit-1',
+  'garbage-1',
+  'slow-1',
+  'good-unified-1',
+  'nourl-unified',
+  'good-freesora-1',
+  'bad-freesora',
+  'ratelimit-freesora',
+];
 
 // ---------------------------------------------------------------------------------------------
 // The SDK
@@ -82,11 +93,13 @@ export function fixture(name) {
 
 /** Settings every simulated upstream shares unless it overrides them. */
 function upstream(mockUrl, fields) {
+  const dialect = fields.dialect ?? 'openai';
   return {
     name: fields.name,
-    dialect: 'openai',
+    dialect,
     base_url: mockUrl,
-    request_format: 'multipart',
+    // Only the openai dialect has a choice of request format.
+    request_format: dialect === 'openai' ? 'multipart' : undefined,
     poll_interval: '250ms',
     timeout: '2s',
     ...fields,
@@ -114,6 +127,20 @@ export function defaultUpstreams(mockUrl) {
       keys: ['good-key-2'],
       models: { 'sora-2-json': 'sora-2' },
     }),
+    // Faults of the unified and freesora dialects, one upstream (and model) each.
+    upstream(mockUrl, {
+      name: 'mock-unified-nourl',
+      dialect: 'unified',
+      keys: ['nourl-unified'],
+      models: { 'sora-2-unified-nourl': 'sora-2' },
+    }),
+    upstream(mockUrl, { name: 'mock-freesora-bad', dialect: 'freesora', keys: ['bad-freesora'], models: { 'sora-2-fs-bad': 'sora-2' } }),
+    upstream(mockUrl, {
+      name: 'mock-freesora-rl',
+      dialect: 'freesora',
+      keys: ['ratelimit-freesora'],
+      models: { 'sora-2-fs-rl': 'sora-2' },
+    }),
   ];
 }
 
@@ -124,11 +151,15 @@ export function defaultUpstreams(mockUrl) {
  * entries (they are appended to the stack's config), whose `model` is a public model name that
  * only that upstream maps (so the default route picks it), whose `checkCreate` asserts the
  * translated create the mock recorded, and whose `isJobRequest` picks the vendor requests
- * about an existing job that must carry the creating key. Add its keys to UPSTREAM_KEYS.
+ * about an existing job that must carry the creating key. Dialects whose results are
+ * fetched from a URL without the key also give `isKeylessRequest` (those downloads must carry
+ * no key), and `hasThumbnail: false` when a thumbnail is a 404 naming `upstream`. Add its keys
+ * to UPSTREAM_KEYS.
  */
 export const DIALECTS = [
   {
     dialect: 'openai',
+    upstream: 'mock-openai',
     model: 'sora-2',
     key: 'good-key-1',
     upstreams: () => [], // mock-openai is part of defaultUpstreams()
@@ -148,6 +179,76 @@ export const DIALECTS = [
       assert.deepEqual(req.files ?? [], [], 'no file part without an image');
     },
   },
+  {
+    // new-api-style resellers (seeds 000, 004).
+    dialect: 'unified',
+    upstream: 'mock-unified',
+    model: 'sora-2-unified',
+    key: 'good-unified-1',
+    upstreams: (mockUrl) => [
+      upstream(mockUrl, {
+        name: 'mock-unified',
+        dialect: 'unified',
+        keys: ['good-unified-1'],
+        models: { 'sora-2-unified': 'sora-2' },
+      }),
+    ],
+    // 8 s is rounded up to the vendor's shortest video (sora-2: 10 15).
+    expectedSeconds: '10',
+    hasThumbnail: false,
+    isJobRequest: (r) => r.method === 'GET' && targetPath(r.target) === '/v1/video/query',
+    // The result is a CDN URL: fetched with no key at all.
+    isKeylessRequest: (r) => r.method === 'GET' && targetPath(r.target).startsWith('/files/'),
+    checkCreate(req, { model, prompt }) {
+      assert.equal(req.method, 'POST');
+      assert.equal(targetPath(req.target), '/v1/video/create');
+      assert.match(String(req.content_type), /^application\/json/i);
+      // Exactly seed 000's fields: all eight, duration a JSON number.
+      assert.deepEqual(req.json, {
+        images: [],
+        model,
+        orientation: 'landscape',
+        prompt,
+        size: 'small',
+        duration: 10,
+        watermark: true,
+        private: false,
+      });
+    },
+  },
+  {
+    // freesoragenerator.com (seed 003): errors come as HTTP 200 with code != 0.
+    dialect: 'freesora',
+    upstream: 'mock-freesora',
+    model: 'sora-2-freesora',
+    key: 'good-freesora-1',
+    upstreams: (mockUrl) => [
+      upstream(mockUrl, {
+        name: 'mock-freesora',
+        dialect: 'freesora',
+        keys: ['good-freesora-1'],
+        // sora-2-pro-freesora makes storyboards when given shots.
+        models: { 'sora-2-freesora': 'sora-2', 'sora-2-pro-freesora': 'sora-2-pro' },
+      }),
+    ],
+    expectedSeconds: '10',
+    hasThumbnail: false,
+    isJobRequest: (r) => r.method === 'POST' && targetPath(r.target) === '/api/video-generations/check-result',
+    isKeylessRequest: (r) => r.method === 'GET' && targetPath(r.target).startsWith('/files/'),
+    checkCreate(req, { prompt }) {
+      assert.equal(req.method, 'POST');
+      assert.equal(targetPath(req.target), '/api/v1/video/sora-pro');
+      assert.match(String(req.content_type), /^application\/json/i);
+      // Seed 003: the text model for the family, nFrames a string, no size for a non-pro model.
+      assert.deepEqual(req.json, {
+        model: 'sora-2-text-to-video',
+        prompt,
+        aspectRatio: 'landscape',
+        nFrames: '10',
+        removeWatermark: true,
+      });
+    },
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -164,6 +265,12 @@ export function bodyValue(req, name) {
   if (Array.isArray(form)) return form.find((f) => f.name === name)?.value;
   if (form && typeof form === 'object' && Object.hasOwn(form, name)) return form[name];
   return undefined;
+}
+
+/** A RegExp matching `name` as a whole word (`mock-unified` does not match `mock-unified-nourl`). */
+export function naming(name) {
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(?<![\\w-])${escaped}(?![\\w-])`);
 }
 
 /** Whether a recorded request is a create (any dialect) for `prompt`. */

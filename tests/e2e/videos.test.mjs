@@ -16,6 +16,7 @@ import {
   expectApiError,
   fixture,
   loadSdk,
+  naming,
   startStack,
   testWithLogs,
   targetPath,
@@ -85,6 +86,15 @@ for (const d of DIALECTS) {
       assert.match(String(thumb.headers.get('content-type')), /^image\/webp/);
       const thumbBytes = Buffer.from(await thumb.arrayBuffer());
       assert.ok(thumbBytes.equals(fixture('thumbnail.webp')), `thumbnail bytes differ from fixtures/thumbnail.webp (${thumbBytes.length} bytes)`);
+    } else {
+      // The vendor makes no thumbnail: a 404 that says which upstream lacks it.
+      await expectApiError(client.videos.downloadContent(video.id, { variant: 'thumbnail' }), {
+        status: 404,
+        ErrorClass: NotFoundError,
+        type: 'invalid_request_error',
+        code: 'not_found',
+        message: naming(d.upstream),
+      });
     }
 
     // Polls and downloads use the key that created the job (vendors scope jobs to accounts).
@@ -92,6 +102,16 @@ for (const d of DIALECTS) {
     const later = (await stack.mockRequests()).filter((r) => r.seq > create.seq && d.isJobRequest(r));
     assert.ok(later.length >= 1, 'the vendor was polled');
     for (const r of later) assert.equal(r.key, d.key, `${r.method} ${r.target} used key ${r.key}`);
+
+    if (d.isKeylessRequest) {
+      // Result URLs are public (a CDN): the gateway must not hand them any upstream key.
+      const fetched = (await stack.mockRequests()).filter((r) => r.seq > create.seq && d.isKeylessRequest(r));
+      assert.ok(fetched.length >= 1, 'the video was fetched from its result URL');
+      for (const r of fetched) {
+        assert.equal(r.key, null, `${r.method} ${r.target} carried key ${r.key}`);
+        assert.ok(!Object.hasOwn(r.headers ?? {}, 'authorization'), `${r.method} ${r.target} carried an Authorization header`);
+      }
+    }
   });
 }
 
@@ -238,7 +258,12 @@ e2e('GET /v1/models lists the public models, owned by videogate', async () => {
   const models = [];
   for await (const m of client.models.list()) models.push(m);
   const ids = models.map((m) => m.id);
-  for (const id of ['sora-2', 'sora-2-pro', 'sora-2-json', 'sora-2-rl', 'sora-2-garbage', 'sora-2-slow', ...DIALECTS.map((d) => d.model)]) {
+  const expected = [
+    ...['sora-2', 'sora-2-pro', 'sora-2-json', 'sora-2-rl', 'sora-2-garbage', 'sora-2-slow'],
+    ...['sora-2-unified-nourl', 'sora-2-fs-bad', 'sora-2-fs-rl', 'sora-2-pro-freesora'],
+    ...DIALECTS.map((d) => d.model),
+  ];
+  for (const id of expected) {
     assert.ok(ids.includes(id), `models list lacks ${id}: ${ids.join(', ')}`);
   }
   assert.equal(new Set(ids).size, ids.length, 'no model listed twice');
