@@ -231,9 +231,14 @@ class stream_impl final : public client_stream {
  public:
   stream_impl(std::shared_ptr<client::impl> owner, std::unique_ptr<connection> c,
               std::unique_ptr<bhttp::response_parser<bhttp::buffer_body>> p, std::chrono::milliseconds t)
-      : owner_(std::move(owner)), conn_(std::move(c)), parser_(std::move(p)), timeout_(t) {}
+      : owner_(std::move(owner)), conn_(std::move(c)), parser_(std::move(p)), timeout_(t) {
+    // A body of known length (the usual video) is read straight from the socket into the
+    // caller's buffer: no copy through the parser, one read per buffer instead of per packet.
+    if (parser_->content_length() && !parser_->chunked() && !parser_->is_done()) raw_left_ = *parser_->content_length();
+  }
 
   asio::awaitable<std::size_t> read_some(std::span<char> buf) override {
+    if (raw_left_) co_return co_await read_raw(buf);
     if (!conn_ || parser_->is_done()) co_return 0;
     auto& body = parser_->get().body();
     body.data = buf.data();
@@ -254,10 +259,44 @@ class stream_impl final : public client_stream {
   }
 
  private:
+  template <class Stream>
+  static asio::awaitable<std::pair<boost::system::error_code, std::size_t>> read_some_on(Stream& s, asio::mutable_buffer b) {
+    auto [ec, n] = co_await s.async_read_some(b, asio::as_tuple(asio::use_awaitable));
+    co_return std::pair{ec, n};
+  }
+
+  asio::awaitable<std::size_t> read_raw(std::span<char> buf) {
+    if (!conn_ || *raw_left_ == 0) co_return 0;
+    auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), *raw_left_));
+    std::size_t got = 0;
+    if (auto buffered = conn_->buffer.size(); buffered > 0) {
+      // Body bytes that arrived with the head.
+      got = std::min(want, buffered);
+      asio::buffer_copy(asio::buffer(buf.data(), got), conn_->buffer.data());
+      conn_->buffer.consume(got);
+    } else {
+      conn_->lowest().expires_after(timeout_);
+      auto b = asio::buffer(buf.data(), want);
+      auto [ec, n] = conn_->plain ? co_await read_some_on(*conn_->plain, b) : co_await read_some_on(*conn_->secure, b);
+      if (ec) {
+        conn_.reset();
+        throw error_exception(client::impl::read_failure(ec == asio::error::eof ? bhttp::error::partial_message : ec));
+      }
+      got = n;
+    }
+    *raw_left_ -= got;
+    if (*raw_left_ == 0) {
+      if (parser_->get().keep_alive() && conn_->buffer.size() == 0) owner_->give_back(std::move(conn_));
+      conn_.reset();
+    }
+    co_return got;
+  }
+
   std::shared_ptr<client::impl> owner_;
   std::unique_ptr<connection> conn_;
   std::unique_ptr<bhttp::response_parser<bhttp::buffer_body>> parser_;
   std::chrono::milliseconds timeout_;
+  std::optional<std::uint64_t> raw_left_;
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -34,11 +35,18 @@ constexpr std::uint64_t max_discard_bytes = 64ull * 1024 * 1024;
 class serializer_writer final : public body_writer {
  public:
   serializer_writer(beast::tcp_stream& s, bhttp::response<bhttp::buffer_body>& res,
-                    bhttp::response_serializer<bhttp::buffer_body>& sr, std::chrono::milliseconds t)
-      : stream_(s), res_(res), sr_(sr), timeout_(t) {}
+                    bhttp::response_serializer<bhttp::buffer_body>& sr, std::chrono::milliseconds t, bool raw)
+      : stream_(s), res_(res), sr_(sr), timeout_(t), raw_(raw) {}
 
   asio::awaitable<void> write(std::span<const char> chunk) override {
     if (chunk.empty()) co_return;
+    if (raw_) {
+      // Content-Length framing: the bytes go to the socket as they are.
+      stream_.expires_after(timeout_);
+      auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(chunk.data(), chunk.size()), use_nothrow);
+      if (ec) throw boost::system::system_error(ec);
+      co_return;
+    }
     res_.body().data = const_cast<char*>(chunk.data());
     res_.body().size = chunk.size();
     res_.body().more = true;
@@ -49,6 +57,7 @@ class serializer_writer final : public body_writer {
   }
 
   asio::awaitable<void> finish() {
+    if (raw_) co_return;
     res_.body().data = nullptr;
     res_.body().size = 0;
     res_.body().more = false;
@@ -62,6 +71,7 @@ class serializer_writer final : public body_writer {
   bhttp::response<bhttp::buffer_body>& res_;
   bhttp::response_serializer<bhttp::buffer_body>& sr_;
   std::chrono::milliseconds timeout_;
+  bool raw_;  ///< the head carries Content-Length: no chunk framing
 };
 
 }  // namespace
@@ -153,12 +163,17 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     stream.expires_after(opts.write_timeout);
     auto [ec, n] = co_await bhttp::async_write_header(stream, sr, use_nothrow);
     if (ec) co_return false;
-    serializer_writer w(stream, res, sr, opts.write_timeout);
+    serializer_writer w(stream, res, sr, opts.write_timeout, r.content_length.has_value());
     try {
       co_await r.stream(w);
       co_await w.finish();
+    } catch (const boost::system::system_error& e) {
+      // The client went away (or stalled past the write deadline) mid-download.
+      spdlog::debug("streamed response ended early: {}", e.code().message());
+      co_return false;
     } catch (const std::exception& e) {
-      // The head is out: the only honest thing left is to end the connection.
+      // The upstream failed after the head is out: the only honest thing left is to end the
+      // connection (the client sees a short body, never a wrong one).
       spdlog::warn("streamed response aborted: {}", e.what());
       co_return false;
     }

@@ -11,7 +11,11 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <atomic>
 #include <exception>
+#include <functional>
+#include <mutex>
+#include <vector>
 #include <memory>
 #include <type_traits>
 
@@ -58,7 +62,26 @@ class async_store {
   // Typed calls: the closure is made here, outside the caller's co_await expression, where
   // GCC 12 would destroy a capturing lambda twice.
   auto get(std::string id) { return call([id = std::move(id)](store& s) { return s.get(id); }); }
-  auto put(job_record r) { return call([r = std::move(r)](store& s) { s.put(r); }); }
+  /// Durable when the awaiting coroutine resumes. Puts that arrive while the store thread is
+  /// busy are written together in one transaction (group commit), in arrival order.
+  auto put(job_record r) {
+    return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>, void(std::exception_ptr)>(
+        [this](auto handler, job_record rec) {
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          bool schedule = false;
+          {
+            std::lock_guard lk(mu_);
+            pending_.push_back({std::move(rec), [h](std::exception_ptr ep) {
+                                  auto ex = boost::asio::get_associated_executor(*h);
+                                  boost::asio::dispatch(ex, [h, ep]() mutable { std::move(*h)(ep); });
+                                }});
+            schedule = !flush_scheduled_;
+            flush_scheduled_ = true;
+          }
+          if (schedule) boost::asio::post(pool_, [this] { flush(); });
+        },
+        boost::asio::use_awaitable, std::move(r));
+  }
   auto erase(std::string id) { return call([id = std::move(id)](store& s) { return s.erase(id); }); }
   auto list(list_query q) { return call([q = std::move(q)](store& s) { return s.list(q); }); }
   auto find_idempotent(std::string client, std::string key, std::int64_t not_before) {
@@ -67,9 +90,40 @@ class async_store {
   auto unfinished(int limit) { return call([limit](store& s) { return s.unfinished(limit); }); }
 
   store& blocking() { return *store_; }  ///< for start-up and tests only
+  std::size_t last_batch() const { return last_batch_; }  ///< size of the latest group commit
   void stop() { pool_.join(); }
 
  private:
+  struct pending_put {
+    job_record record;
+    std::function<void(std::exception_ptr)> done;
+  };
+
+  /// On the store thread: writes every queued put in one go, then wakes their awaiters.
+  void flush() {
+    std::vector<pending_put> batch;
+    {
+      std::lock_guard lk(mu_);
+      batch.swap(pending_);
+      flush_scheduled_ = false;
+    }
+    std::vector<job_record> records;
+    records.reserve(batch.size());
+    for (auto& p : batch) records.push_back(std::move(p.record));
+    std::exception_ptr ep;
+    try {
+      store_->put_many(records);
+    } catch (...) {
+      ep = std::current_exception();
+    }
+    last_batch_ = batch.size();
+    for (auto& p : batch) p.done(ep);
+  }
+
+  std::mutex mu_;
+  std::vector<pending_put> pending_;
+  bool flush_scheduled_ = false;
+  std::atomic<std::size_t> last_batch_{0};
   std::unique_ptr<store> store_;
   boost::asio::thread_pool pool_;
 };

@@ -58,6 +58,10 @@ class store {
   /// Inserts or replaces the record with the same id. Durable on return (sqlite: committed).
   /// `seq` is assigned on first insert and kept on replace.
   virtual void put(const job_record& r) = 0;
+  /// put() of each record, in order, as one unit where the store can (one transaction).
+  virtual void put_many(const std::vector<job_record>& rs) {
+    for (auto& r : rs) put(r);
+  }
   virtual std::optional<job_record> get(const std::string& id) = 0;
   /// The newest job of `client` created with `idempotency_key` at or after `not_before` (unix s).
   virtual std::optional<job_record> find_idempotent(const std::string& client, const std::string& key,

@@ -431,6 +431,7 @@ TEST(SqliteStore, UsesWalJournal) {
   temp_db db;
   auto s = open_sqlite_store(db.path());
   s->put(make_job("a", "A"));
+  s.reset();  // the store holds the file exclusively while open
 
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open_v2(db.path().c_str(), &raw, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
