@@ -257,8 +257,16 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
         auto [wec, wn] = co_await bhttp::async_write(stream, cont, use_nothrow);
         if (wec) break;
       }
+      // Beast reads at most the buffer's free capacity per call: a large body would arrive in
+      // header-sized (~4 KiB) pieces. Room for big reads now, given back after the request.
+      bool grown = false;
+      if (auto len = parser.content_length(); len && *len > 16 * 1024) {
+        buffer.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(*len, 256 * 1024)));
+        grown = true;
+      }
       stream.expires_after(opts.request_timeout);
       auto [rec, rn] = co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
+      if (grown) buffer.shrink_to_fit();
       if (rec) {
         if (rec == bhttp::error::body_limit) {
           response r = on_error(req, fail(errc::payload_too_large,

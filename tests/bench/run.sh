@@ -101,7 +101,8 @@ wait_http "http://127.0.0.1:$nport/_mock/health"
 nginx_pids=$(pgrep -d, -f "nginx.*$tmp/nginx.conf" || true)
 
 pport=$(free_port)
-taskset -c 1 node tests/bench/node_modules/@portkey-ai/gateway/build/start-server.js --port="$pport" >"$tmp/portkey.out" 2>&1 &
+NODE_ENV=production taskset -c 1 node tests/bench/node_modules/@portkey-ai/gateway/build/start-server.js --port="$pport" --headless \
+  >"$tmp/portkey.out" 2>&1 &
 pk_pid=$!
 pids+=($pk_pid)
 wait_http "http://127.0.0.1:$pport/"
@@ -145,7 +146,7 @@ declare -A R  # name -> "rps p50 p99 transfer"
 run() {  # name url [lua] [extra wrk args...]
   local name=$1 url=$2 lua=${3:-}; shift 3 || shift $#
   local args=(-t1 -c"$conns" -d"${dur}s" --latency -H "Authorization: Bearer $key")
-  [[ $name == portkey* ]] && args+=(-H "x-portkey-provider: openai" -H "x-portkey-custom-host: $vendor/v1")
+  [[ $name == *_portkey ]] && args+=(-H "x-portkey-provider: openai" -H "x-portkey-custom-host: $vendor/v1")
   [[ -n "$lua" ]] && args+=(-s "$lua")
   local out
   out=$(taskset -c 0 wrk "${args[@]}" "$@" "$url")
@@ -158,6 +159,21 @@ run() {  # name url [lua] [extra wrk args...]
   R[$name]="$rps $p50 $p99 $xfer ${non2xx:-0}"
   echo "  $name: $rps req/s, p50 $p50, p99 $p99, $xfer/s, non-2xx ${non2xx:-0}" >&2
 }
+
+# Idle connections first, on fresh processes: later phases leave freed heap behind that
+# new connections would reuse without growing RSS.
+echo "$idle_n idle keep-alive connections" >&2
+idle() {  # name port path pids [headers...]
+  local name=$1 port=$2 path=$3 p=$4; shift 4
+  local out
+  out=$(python3 tests/bench/idle_conns.py 127.0.0.1 "$port" "$idle_n" "$path" "$p" "$@")
+  read -r before after alive <<<"$out"
+  R[$name]="$before $after $alive"
+  echo "  $name: RSS $before -> $after KiB, $alive/$idle_n connections still open" >&2
+}
+idle idle_videogate "$gport" /healthz "$vg_pid"
+idle idle_nginx "$nport" /_mock/health "$nginx_pids"
+idle idle_portkey "$pport" / "$pk_pid"
 
 echo "retrieve (GET /v1/videos/{id} of a completed job)" >&2
 run retrieve_direct "$vendor/v1/videos/$uid"
@@ -213,18 +229,13 @@ content content_videogate "http://127.0.0.1:$gport/v1/videos/$gid/content?varian
 content content_nginx "http://127.0.0.1:$nport/v1/videos/$uid/content?variant=video" "$nginx_pids"
 content content_portkey "http://127.0.0.1:$pport/v1/videos/$uid/content?variant=video" "$pk_pid"
 
-echo "$idle_n idle keep-alive connections" >&2
-idle() {  # name port path pids [headers...]
-  local name=$1 port=$2 path=$3 p=$4; shift 4
-  local out
-  out=$(python3 tests/bench/idle_conns.py 127.0.0.1 "$port" "$idle_n" "$path" "$p" "$@")
-  read -r before after alive <<<"$out"
-  R[$name]="$before $after $alive"
-  echo "  $name: RSS $before -> $after KiB, $alive/$idle_n connections still open" >&2
-}
-idle idle_videogate "$gport" /healthz "$vg_pid"
-idle idle_nginx "$nport" /_mock/health "$nginx_pids"
-idle idle_portkey "$pport" / "$pk_pid"
+# What went wrong, where a contender answered non-2xx (first lines of its own log).
+for f in portkey.out nginx/error.log vg.err; do
+  if [[ -s "$tmp/$f" ]]; then
+    echo "log $f (distinct lines, most frequent first):" >&2
+    grep -v '^    at ' "$tmp/$f" | sort | uniq -c | sort -rn | head -5 | cut -c1-200 >&2
+  fi
+done
 
 # ---- the table ----------------------------------------------------------------------------
 f() { awk -v a="$1" 'BEGIN { if (a == "") print "-"; else printf "%s", a }'; }
