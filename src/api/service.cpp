@@ -27,6 +27,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <unordered_map>
 #include <cmath>
 #include <chrono>
 #include <random>
@@ -98,6 +99,9 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
   singleflight<result<jobs::job_record>> polls;
   singleflight<http::response> creates;
   std::atomic<bool> stopping{false};
+  std::mutex terminal_mu;
+  std::unordered_map<std::string, jobs::job_record> terminal_jobs;
+  static constexpr std::size_t max_terminal_jobs = 50'000;
   std::mutex unknown_mu;
   std::set<std::string> unknown_words;
   std::chrono::milliseconds watch_period{1000};
@@ -232,6 +236,24 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
     return *f;
   }
 
+  // Completed and failed jobs never change again: a bounded in-memory copy answers their
+  // polls without the hop to the store thread (the store stays the source of truth).
+  std::optional<jobs::job_record> cached_terminal(const std::string& id) {
+    std::lock_guard lk(terminal_mu);
+    auto it = terminal_jobs.find(id);
+    if (it == terminal_jobs.end()) return std::nullopt;
+    return it->second;
+  }
+  void remember_terminal(const jobs::job_record& j) {
+    std::lock_guard lk(terminal_mu);
+    if (terminal_jobs.size() >= max_terminal_jobs) terminal_jobs.erase(terminal_jobs.begin());
+    terminal_jobs.insert_or_assign(j.id, j);
+  }
+  void forget_terminal(const std::string& id) {
+    std::lock_guard lk(terminal_mu);
+    terminal_jobs.erase(id);
+  }
+
   /// Logs a vendor status word we do not know, once per upstream and word (DESIGN §2).
   void note_unknown_status(const std::string& upstream, const std::string& word) {
     std::lock_guard lk(unknown_mu);
@@ -267,7 +289,9 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
   /// The job as the vendor sees it now, at most once per poll_interval, one vendor call for
   /// any number of concurrent pollers; terminal states are never asked about again.
   asio::awaitable<result<jobs::job_record>> refresh(const std::string& id, const jobs::id_fields& f) {
+    if (auto hot = cached_terminal(id)) co_return *hot;  // no store hop for finished jobs
     auto cached = co_await d.store->get(id);
+    if (cached && cached->terminal() && cached->status != "deleted") remember_terminal(*cached);
     if (cached && cached->status == "deleted")
       co_return fail(errc::not_found, "No video found with id '" + id + "': it was deleted.", "video_id");
     auto up = router.find(f.upstream);
@@ -308,6 +332,7 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
       apply_state(j, *st, cached.has_value());
       j.updated_at_ms = now_ms();
       co_await d.store->put(j);
+      if (j.terminal()) remember_terminal(j);
       co_return j;
     };
     co_return co_await polls.run(id, work);
@@ -563,6 +588,7 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
     if (!known && !vendor_had) co_return error_response(ctx, fail(errc::not_found, "No video found with id '" + id + "'.", "video_id"));
     if (known && !known->terminal())
       if (auto up = router.find(f->upstream)) up->keys().job_finished(f->key_fp);  // frees its cap
+    forget_terminal(id);
     if (tombstone) {
       jobs::job_record j = known.value_or(jobs::job_record{});
       j.id = id;
