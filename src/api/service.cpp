@@ -389,7 +389,7 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
     bool attempted = false;
     for (auto up : *route) {
       auto& ucfg = up->cfg();
-      auto upstream_model = ucfg.models.count(cr.model) ? ucfg.models.at(cr.model) : cr.model;
+      auto upstream_model = dialects::mapped_model(ucfg, cr.model);
       auto secs = dialects::pick_duration(asked_seconds, up->dialect().allowed_durations(ucfg, cr), ucfg.name, cr.model);
       if (!secs) { if (!first_invalid) first_invalid = secs.error(); continue; }
       if (auto sz = dialects::check_size_for_model(cr.size, upstream_model); !sz) {

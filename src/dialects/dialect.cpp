@@ -246,6 +246,44 @@ error classify_http_error(int status, const http::header_list& headers, std::str
   return e;
 }
 
+std::string mapped_model(const config::upstream_config& up, const std::string& model) {
+  auto it = up.models.find(model);
+  return it == up.models.end() ? model : it->second;
+}
+
+json::value default_json(const config::default_value& d) {
+  using t = config::default_value::type;
+  switch (d.kind) {
+    case t::boolean: return d.boolean;
+    case t::integer: return d.integer;
+    case t::number: return d.number;
+    case t::string: break;
+  }
+  return json::string(d.text);
+}
+
+result<upstream_call> content_from_url(content_variant v, const std::optional<std::string>& content_url,
+                                       const config::upstream_config& up, std::string_view dialect,
+                                       std::string_view url_field) {
+  if (v != content_variant::video)
+    return fail(errc::not_found,
+                "Upstream '" + up.name + "' (" + std::string(dialect) + " dialect) does not provide a " +
+                    (v == content_variant::thumbnail ? "thumbnail" : "spritesheet") + "; only variant=video exists.",
+                "variant");
+  if (!content_url)
+    return fail(errc::bad_upstream_response, "Upstream '" + up.name + "' reported the video as completed but gave no " +
+                                                 std::string(url_field) + ".");
+  upstream_call c;
+  c.absolute_url = *content_url;
+  return c;
+}
+
+error no_remix(const config::upstream_config& up, std::string_view dialect) {
+  return fail(errc::unsupported_value,
+              "Remix is not available: upstream '" + up.name + "' (" + std::string(dialect) + " dialect) has no remix call.",
+              "video_id");
+}
+
 std::string scrub(std::string text, const std::vector<std::string>& secrets) {
   for (auto& s : secrets) {
     if (s.size() < 4) continue;

@@ -10,11 +10,6 @@ namespace videogate::dialects {
 
 namespace {
 
-std::string mapped(const config::upstream_config& up, const std::string& model) {
-  auto it = up.models.find(model);
-  return it == up.models.end() ? model : it->second;
-}
-
 void replace_once(std::string& s, std::string_view from, std::string_view to) {
   if (auto p = s.find(from); p != std::string::npos) s.replace(p, from.size(), to);
 }
@@ -22,7 +17,7 @@ void replace_once(std::string& s, std::string_view from, std::string_view to) {
 /// The vendor model from the family and the inputs (DESIGN §2): a `models:` entry may name a
 /// vendor model outright; its text/image half still follows whether an image was given.
 std::string vendor_model(const config::upstream_config& up, const api::create_request& req) {
-  auto m = mapped(up, req.model);
+  auto m = mapped_model(up, req.model);
   bool image = req.input_reference.has_value();
   if (m.find("storyboard") != std::string::npos) return m;
   if (m.find("-to-video") != std::string::npos) {
@@ -35,17 +30,6 @@ std::string vendor_model(const config::upstream_config& up, const api::create_re
 }
 
 bool contains(const std::string& s, std::string_view w) { return s.find(w) != std::string::npos; }
-
-json::value default_json(const config::default_value& d) {
-  using t = config::default_value::type;
-  switch (d.kind) {
-    case t::boolean: return d.boolean;
-    case t::integer: return d.integer;
-    case t::number: return d.number;
-    case t::string: break;
-  }
-  return json::string(d.text);
-}
 
 /// An answer with `code != 0` (usually on HTTP 200) classified like an HTTP error, so that
 /// key rotation sees an invalid key, an empty balance or a rate limit the same way. An
@@ -222,23 +206,13 @@ result<job_state> freesora_dialect::read_status(int status, const http::header_l
 }
 
 result<upstream_call> freesora_dialect::content(const std::string&, content_variant v,
-                                                const std::optional<std::string>& content_url,
-                                                const config::upstream_config& up) const {
-  if (v != content_variant::video)
-    return fail(errc::not_found,
-                std::string("Upstream '") + up.name + "' (freesora dialect) does not provide a " +
-                    (v == content_variant::thumbnail ? "thumbnail" : "spritesheet") + "; only variant=video exists.",
-                "variant");
-  if (!content_url)
-    return fail(errc::bad_upstream_response, "Upstream '" + up.name + "' reported the video as completed but gave no result_url.");
-  upstream_call c;
-  c.absolute_url = *content_url;
-  return c;
+                                               const std::optional<std::string>& content_url,
+                                               const config::upstream_config& up) const {
+  return content_from_url(v, content_url, up, "freesora", "result_url");
 }
 
 result<upstream_call> freesora_dialect::remix(const std::string&, const std::string&, const config::upstream_config& up) const {
-  return fail(errc::unsupported_value,
-              "Remix is not available: upstream '" + up.name + "' (freesora dialect) has no remix call.", "video_id");
+  return no_remix(up, "freesora");
 }
 
 std::optional<upstream_call> freesora_dialect::remove(const std::string&) const { return std::nullopt; }

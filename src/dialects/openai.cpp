@@ -13,11 +13,6 @@ namespace videogate::dialects {
 
 namespace {
 
-std::string mapped_model(const config::upstream_config& up, const std::string& model) {
-  auto it = up.models.find(model);
-  return it == up.models.end() ? model : it->second;
-}
-
 std::string segment(const std::string& id) { return boost::urls::encode(id, boost::urls::unreserved_chars); }
 
 std::string make_boundary() {
@@ -53,17 +48,6 @@ class form_builder {
   std::string boundary_;
   std::string body_;
 };
-
-json::value default_as_json(const config::default_value& d) {
-  using t = config::default_value::type;
-  switch (d.kind) {
-    case t::boolean: return d.boolean;
-    case t::integer: return d.integer;
-    case t::number: return d.number;
-    case t::string: break;
-  }
-  return json::string(d.text);
-}
 
 std::string default_as_text(const config::default_value& d) {
   if (d.kind == config::default_value::type::boolean) return d.boolean ? "true" : "false";
@@ -157,7 +141,7 @@ result<upstream_call> openai_dialect::create(const api::create_request& req, con
     if (req.is_private) o["private"] = *req.is_private;
     if (req.style) o["style"] = *req.style;
     for (auto& [k, d] : up.defaults)
-      if (!o.contains(k)) o[k] = default_as_json(d);
+      if (!o.contains(k)) o[k] = default_json(d);
     call.headers.emplace_back("Content-Type", "application/json");
     call.body = json::serialize(o);
   }

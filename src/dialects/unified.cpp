@@ -10,11 +10,6 @@ namespace videogate::dialects {
 
 namespace {
 
-std::string upstream_model(const config::upstream_config& up, const std::string& model) {
-  auto it = up.models.find(model);
-  return it == up.models.end() ? model : it->second;
-}
-
 bool is_pro(const std::string& upstream_model) { return upstream_model.find("pro") != std::string::npos; }
 
 /// `width x height` -> orientation and the resolution class of DESIGN §2.
@@ -23,17 +18,6 @@ void size_fields(const std::string& size, std::string& orientation, std::string&
   int w = std::stoi(size.substr(0, x)), h = std::stoi(size.substr(x + 1));
   orientation = w > h ? "landscape" : "portrait";
   klass = std::max(w, h) >= 1792 ? "large" : "small";
-}
-
-json::value default_json(const config::default_value& d) {
-  using t = config::default_value::type;
-  switch (d.kind) {
-    case t::boolean: return d.boolean;
-    case t::integer: return d.integer;
-    case t::number: return d.number;
-    case t::string: break;
-  }
-  return json::string(d.text);
 }
 
 std::optional<bool> default_bool(const config::upstream_config& up, const char* key) {
@@ -86,7 +70,7 @@ std::optional<error> error_in_200(const json::object& o, const http::header_list
 
 std::vector<int> unified_dialect::allowed_durations(const config::upstream_config& up, const api::create_request& req) const {
   if (auto it = up.durations.find(req.model); it != up.durations.end()) return it->second;
-  if (is_pro(upstream_model(up, req.model))) return {10, 15, 25};
+  if (is_pro(mapped_model(up, req.model))) return {10, 15, 25};
   return {10, 15};
 }
 
@@ -107,7 +91,7 @@ result<upstream_call> unified_dialect::create(const api::create_request& req, co
   std::string orientation, klass;
   size_fields(req.size, orientation, klass);
   o["images"] = std::move(images);
-  o["model"] = upstream_model(up, req.model);
+  o["model"] = mapped_model(up, req.model);
   o["orientation"] = orientation;
   o["prompt"] = req.prompt;
   o["size"] = klass;
@@ -185,22 +169,11 @@ result<job_state> unified_dialect::read_status(int status, const http::header_li
 result<upstream_call> unified_dialect::content(const std::string&, content_variant v,
                                                const std::optional<std::string>& content_url,
                                                const config::upstream_config& up) const {
-  if (v != content_variant::video)
-    return fail(errc::not_found,
-                std::string("Upstream '") + up.name + "' (unified dialect) does not provide a " +
-                    (v == content_variant::thumbnail ? "thumbnail" : "spritesheet") + "; only variant=video exists.",
-                "variant");
-  if (!content_url)
-    return fail(errc::bad_upstream_response,
-                "Upstream '" + up.name + "' reported the video as completed but gave no video_url.");
-  upstream_call c;
-  c.absolute_url = *content_url;
-  return c;
+  return content_from_url(v, content_url, up, "unified", "video_url");
 }
 
 result<upstream_call> unified_dialect::remix(const std::string&, const std::string&, const config::upstream_config& up) const {
-  return fail(errc::unsupported_value,
-              "Remix is not available: upstream '" + up.name + "' (unified dialect) has no remix call.", "video_id");
+  return no_remix(up, "unified");
 }
 
 std::optional<upstream_call> unified_dialect::remove(const std::string&) const { return std::nullopt; }

@@ -105,6 +105,22 @@ error classify_http_error(int status, const http::header_list& headers, std::str
 /// a rate limit), for vendors that put errors in 200 answers; nullopt for anything else.
 std::optional<errc> key_failure_in(std::string_view message);
 
+/// The upstream's name for a public model (its `models:` map; identity when absent).
+std::string mapped_model(const config::upstream_config& up, const std::string& model);
+
+/// A `defaults:` value as JSON of its YAML type.
+boost::json::value default_json(const config::default_value& d);
+
+/// Content for dialects whose status answer carries the video's URL (unified, freesora):
+/// the URL, fetched without the key; other variants are a 404 naming the upstream; a
+/// completed job without a URL is a 502.
+result<upstream_call> content_from_url(content_variant v, const std::optional<std::string>& content_url,
+                                       const config::upstream_config& up, std::string_view dialect,
+                                       std::string_view url_field);
+
+/// Remix for dialects without a remix call: 400 unsupported_value naming the upstream.
+error no_remix(const config::upstream_config& up, std::string_view dialect);
+
 /// Removes every occurrence of each secret (and bearer tokens) from a vendor message.
 std::string scrub(std::string text, const std::vector<std::string>& secrets);
 
