@@ -185,7 +185,9 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     deadline.expires_after(opts.request_timeout);
     auto winner = co_await (invoke(req) || deadline.async_wait(use_nothrow));
     if (winner.index() == 0) co_return std::move(std::get<0>(winner));
-    co_return on_error(req, fail(errc::upstream_timeout, "The request did not complete within the gateway's request timeout."));
+    co_return on_error(req, fail(errc::upstream_timeout,
+                                 "The request did not complete within the gateway's request timeout. If it was a "
+                                 "create, the video job may exist at the vendor."));
   }
 
   asio::awaitable<response> invoke(request& req) {

@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <sstream>
 #include <thread>
 
 using namespace vgtest;
@@ -252,4 +253,63 @@ TEST(gateway, check_config_lists_every_error) {
   process v({VIDEOGATE_BIN, "--version"});
   EXPECT_NE(v.wait_for_line("videogate").find("videogate "), std::string::npos);
   EXPECT_EQ(v.wait(), 0);
+}
+
+TEST(gateway, json_logs_are_one_json_object_per_line) {
+  stack s;
+  s.start_mock({"--complete-after-polls", "1"});
+  auto cfg = config_with("0ms");
+  cfg.replace(cfg.find("log: { level: debug }"), 21, "log: { level: info, format: json }");
+  s.start_gateway(cfg);
+  create(s);
+  request("GET", s.gw("/v1/videos/video_%22quoted%22%5Cx"));  // a path with quotes and a backslash
+  s.gateway->signal(SIGTERM);
+  ASSERT_EQ(s.gateway->wait(), 0);
+  std::istringstream lines(s.gateway->stderr_text());
+  int n = 0, access = 0;
+  for (std::string line; std::getline(lines, line);) {
+    boost::system::error_code ec;
+    auto v = json::parse(line, ec);
+    ASSERT_FALSE(ec) << "not JSON: " << line;
+    ASSERT_TRUE(v.at("msg").is_string());
+    EXPECT_TRUE(v.as_object().contains("ts"));
+    EXPECT_TRUE(v.as_object().contains("level"));
+    if (std::string(v.at("msg").as_string()).starts_with("access ")) ++access;
+    ++n;
+  }
+  EXPECT_GE(n, 3);
+  EXPECT_EQ(access, 2);
+}
+
+TEST(gateway, metrics_parse_and_move) {
+  stack s;
+  s.start_mock({"--complete-after-polls", "1"});
+  s.start_gateway(config_with("0ms"));
+  auto count = [&](const std::string& series) {
+    auto text = request("GET", s.gw("/metrics")).body;
+    std::istringstream lines(text);
+    double total = -1;
+    for (std::string line; std::getline(lines, line);) {
+      if (line.empty() || line[0] == '#') continue;
+      // Every sample line is `name{labels} value` or `name value`, the value a number.
+      auto sp = line.rfind(' ');
+      EXPECT_NE(sp, std::string::npos) << line;
+      std::size_t used = 0;
+      auto value = std::stod(line.substr(sp + 1), &used);
+      EXPECT_EQ(used, line.size() - sp - 1) << line;
+      if (line.compare(0, series.size(), series) == 0) total = std::max(total, 0.0) + value;
+    }
+    return total;
+  };
+  auto before = count("videogate_http_requests_total{route=\"/v1/videos\",status=\"200\"}");
+  std::string id(create(s).at("id").as_string());
+  request("GET", s.gw("/v1/videos/" + id));
+  auto bytes = request("GET", s.gw("/v1/videos/" + id + "/content")).body.size();
+  EXPECT_EQ(count("videogate_http_requests_total{route=\"/v1/videos\",status=\"200\"}"), std::max(before, 0.0) + 1);
+  EXPECT_GE(count("videogate_upstream_requests_total{upstream=\"vendor\",operation=\"create\",outcome=\"ok\"}"), 1);
+  EXPECT_EQ(count("videogate_jobs_created_total{upstream=\"vendor\"}"), 1);
+  EXPECT_EQ(count("videogate_jobs_completed_total{upstream=\"vendor\"}"), 1);
+  EXPECT_EQ(count("videogate_content_bytes_total"), static_cast<double>(bytes));
+  EXPECT_GE(count("videogate_http_request_duration_seconds_count{route=\"/v1/videos\"}"), 1);
+  EXPECT_EQ(count("videogate_upstream_keys{upstream=\"vendor\",state=\"healthy\"}"), 1);
 }
