@@ -216,12 +216,12 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
   };
 
   template <class R>
-  static void note_result(routing::upstream& up, const routing::key_ref* key, const R& r) {
+  static void note_result(routing::upstream& up, const routing::key_ref* key, const R& r, bool probe = false) {
     if (r) {
-      note(up, key, nullptr);
+      note(up, key, nullptr, probe);
     } else {
       auto e = r.error();
-      note(up, key, &e);
+      note(up, key, &e, probe);
     }
   }
 
@@ -421,12 +421,7 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
         if (probe)
           for (auto& g : probes)
             if (g.key == key) g.pool = nullptr;  // answered: the report below settles it
-        if (st) {
-          note(*up, key, nullptr, probe);
-        } else {
-          auto err = st.error();
-          note(*up, key, &err, probe);
-        }
+        note_result(*up, key, st, probe);
         if (st) {
           ctx.upstream = ucfg.name;
           ctx.key_fp = key->fp;

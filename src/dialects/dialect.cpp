@@ -40,29 +40,22 @@ std::string list_ints(const std::vector<int>& v) {
   return out;
 }
 
-/// Finds the vendor's human message in the usual places of an error answer.
-std::string vendor_message(std::string_view body) {
+/// What an error answer says: the vendor's human message (in the usual places) and its
+/// error code, from one parse of the body.
+struct vendor_said {
+  std::string message;
+  std::string code;
+};
+vendor_said read_error_body(std::string_view body) {
   boost::system::error_code ec;
   auto v = json::parse(body, ec);
   if (ec || !v.is_object()) return {};
   auto& o = v.as_object();
-  if (auto e = o.if_contains("error")) {
-    if (e->is_string()) return std::string(e->as_string());
-    if (e->is_object())
-      if (auto m = e->as_object().if_contains("message"); m && m->is_string()) return std::string(m->as_string());
-  }
-  for (auto key : {"message", "msg", "detail", "fail_reason", "error_message"})
-    if (auto m = o.if_contains(key); m && m->is_string()) return std::string(m->as_string());
-  return {};
-}
-
-std::string vendor_code(std::string_view body) {
-  boost::system::error_code ec;
-  auto v = json::parse(body, ec);
-  if (ec || !v.is_object()) return {};
-  if (auto e = v.as_object().if_contains("error"); e && e->is_object())
-    if (auto c = e->as_object().if_contains("code"); c && c->is_string()) return std::string(c->as_string());
-  return {};
+  vendor_said out;
+  out.message = first_message(o, {"error", "message", "msg", "detail", "fail_reason", "error_message"}).value_or("");
+  if (auto e = o.if_contains("error"); e && e->is_object())
+    if (auto c = e->as_object().if_contains("code"); c && c->is_string()) out.code = std::string(c->as_string());
+  return out;
 }
 
 std::optional<long long> parse_retry_after(std::string_view v, std::chrono::system_clock::time_point now) {
@@ -218,8 +211,7 @@ std::optional<errc> key_failure_in(std::string_view message) {
 
 error classify_http_error(int status, const http::header_list& headers, std::string_view body,
                           std::chrono::system_clock::time_point now) {
-  auto msg = vendor_message(body);
-  auto code = vendor_code(body);
+  auto [msg, code] = read_error_body(body);
   auto said = msg.empty() ? std::string() : ": " + msg;
   error e;
   if (status == 429 && !mentions_credit(msg + " " + code)) {

@@ -124,8 +124,8 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     low.expires_after(timeout);
     auto [cec, ep] = co_await low.async_connect(results, use_nothrow);
     if (cec) {
-      co_return fail(cec == beast::error::timeout ? errc::upstream_unavailable : errc::upstream_unavailable,
-                     "cannot connect to upstream " + where + ": " + cec.message());
+      // A connect that timed out reached no one: like a refused one, the next key may try.
+      co_return fail(errc::upstream_unavailable, "cannot connect to upstream " + where + ": " + cec.message());
     }
     low.socket().set_option(tcp::no_delay(true));
     if (u.tls) {
