@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <sys/stat.h>
 #include <thread>
@@ -93,12 +94,14 @@ int main(int argc, char** argv) {
     }
   }
 
-  config::load_result loaded;
+  // A reload reads the same source as the start did (the file, or the embedded demo).
+  std::function<config::load_result()> load_config;
   if (!explicit_config && !std::filesystem::exists(default_config_path)) {
-    loaded = config::load_text(config::demo_yaml(), "<embedded demo config>");
+    load_config = [] { return config::load_text(config::demo_yaml(), "<embedded demo config>"); };
   } else {
-    loaded = config::load_file(explicit_config ? config_path : default_config_path);
+    load_config = [path = explicit_config ? config_path : std::string(default_config_path)] { return config::load_file(path); };
   }
+  auto loaded = load_config();
   if (!loaded.cfg) return report(loaded);
   auto cfg = loaded.cfg;
   observe::setup_logging(cfg->log);
@@ -117,7 +120,12 @@ int main(int argc, char** argv) {
     for (auto& u : cfg->upstreams)
       if (!u.ca_file.empty()) co.ca_files.push_back(u.ca_file);
     auto client = std::make_shared<http::client>(ioc.get_executor(), co);
-    auto svc = std::make_shared<api::service>(api::service_deps{cfg, store, client, metrics, secret});
+    http::server* server_ptr = nullptr;  // set below; reloads happen only once it serves
+    auto on_reload = [&server_ptr](const config::config& next) {
+      observe::reconfigure_logging(next.log);
+      if (server_ptr) server_ptr->set_limits(next.limits.max_body_bytes, next.limits.request_timeout);
+    };
+    auto svc = std::make_shared<api::service>(api::service_deps{cfg, store, client, metrics, secret, load_config, on_reload});
     svc->load_state();
     svc->start_watcher(asio::make_strand(ioc));
 
@@ -129,17 +137,32 @@ int main(int argc, char** argv) {
     http::server srv(
         ioc, so, [svc](http::request& r) { return svc->handle(r); },
         [svc](const http::request& r, const error& e) { return svc->error_response(r, e); });
-    auto port = srv.start();
-    std::cout << "videogate listening on " << cfg->listen_host << ":" << port << std::endl;
-    spdlog::info("listening on {}:{} with {} thread(s)", cfg->listen_host, port, threads);
-
-    asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    server_ptr = &srv;
+    // Signals are handled on one strand, and set up before the port is announced: a SIGHUP
+    // that follows the "listening" line reloads, never kills.
+    auto signal_strand = asio::make_strand(ioc);
+    asio::signal_set hup(signal_strand, SIGHUP);
+    asio::signal_set signals(signal_strand, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
       if (ec) return;
       spdlog::info("signal {}: draining connections (at most 10 s)", sig);
       svc->stop();
+      hup.cancel();
       srv.stop(std::chrono::seconds(10), [&ioc] { ioc.stop(); });
     });
+
+    // SIGHUP: reload the config (the same as POST /admin/reload).
+    std::function<void(const boost::system::error_code&, int)> on_hup = [&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      spdlog::info("signal SIGHUP: reloading the config");
+      svc->reload();
+      hup.async_wait(on_hup);
+    };
+    hup.async_wait(on_hup);
+
+    auto port = srv.start();
+    std::cout << "videogate listening on " << cfg->listen_host << ":" << port << std::endl;
+    spdlog::info("listening on {}:{} with {} thread(s)", cfg->listen_host, port, threads);
 
     std::vector<std::thread> pool;
     for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });

@@ -28,6 +28,7 @@ http_error classify(errc e) noexcept {
     case errc::bad_upstream_response: return {502, "upstream_error", "bad_upstream_response"};
     case errc::upstream_unavailable: return {502, "upstream_error", "bad_upstream_response"};
     case errc::upstream_timeout: return {504, "upstream_error", "upstream_timeout"};
+    case errc::invalid_config: return {422, "invalid_request_error", "invalid_config"};
     case errc::ok:
     case errc::internal: break;
   }

@@ -68,6 +68,9 @@ bool valid_request_id(std::string_view id) {
 
 /// What one request carries through its handler.
 struct context {
+  /// The config snapshot this request runs on, from start to end (a reload swaps in a new one
+  /// for later requests; this one stays alive as long as the request needs it).
+  std::shared_ptr<routing::router> snap;
   std::string request_id;
   std::string client;           ///< client name; "" without client auth
   const config::client_config* client_cfg = nullptr;
@@ -94,7 +97,8 @@ std::optional<std::string> query_param(const boost::urls::url_view& u, std::stri
 
 struct service::impl : std::enable_shared_from_this<service::impl> {
   service_deps d;
-  routing::router router;
+  std::atomic<std::shared_ptr<routing::router>> current;
+  std::mutex reload_mu;  ///< one reload at a time
   jobs::id_codec ids;
   singleflight<result<jobs::job_record>> polls;
   singleflight<http::response> creates;
@@ -107,13 +111,18 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
   std::chrono::milliseconds watch_period{1000};
   static constexpr int watch_per_upstream = 4;
 
-  explicit impl(service_deps deps) : d(std::move(deps)), router(d.cfg), ids(d.id_secret) {}
+  explicit impl(service_deps deps)
+      : d(std::move(deps)), current(std::make_shared<routing::router>(d.cfg)), ids(d.id_secret) {}
+
+  std::shared_ptr<routing::router> snapshot() const { return current.load(); }
+  /// The request's snapshot; the current one for answers made outside a request.
+  std::shared_ptr<routing::router> snap_of(const context& ctx) const { return ctx.snap ? ctx.snap : snapshot(); }
 
   // ---- responses --------------------------------------------------------------------
 
   http::response error_response(const context& ctx, const error& e) const {
     auto scrubbed = e;
-    scrubbed.message = dialects::scrub(e.message, router.secrets());
+    scrubbed.message = dialects::scrub(e.message, snap_of(ctx)->secrets());
     auto cls = classify(e.code);
     auto r = json_response(cls.status, error_body(scrubbed));
     if (e.code == errc::upstream_rate_limited) r.set("Retry-After", std::to_string(e.retry_after_s.value_or(30)));
@@ -122,11 +131,11 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
     return r;
   }
 
-  http::response video_response(const jobs::job_record& j) const {
+  http::response video_response(const routing::router& rt, const jobs::job_record& j) const {
     auto r = json_response(200, video_json(j));
     if (!j.terminal()) {
       auto interval = std::chrono::milliseconds(1000);
-      if (auto u = d.cfg->find_upstream(j.upstream)) interval = u->poll_interval;
+      if (auto u = rt.find(j.upstream)) interval = u->cfg().poll_interval;
       r.set("openai-poll-after-ms", std::to_string(std::max<long long>(interval.count(), 250)));
     }
     return r;
@@ -141,13 +150,14 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
   }
 
   result<void> authenticate(const http::request& req, context& ctx) const {
-    if (d.cfg->clients.empty()) return {};
+    auto& clients = ctx.snap->cfg().clients;
+    if (clients.empty()) return {};
     auto token = bearer(req);
     if (token.empty())
       return fail(errc::invalid_api_key, "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.");
     // Compare against every key, always, so timing says nothing about which one matched.
     const config::client_config* found = nullptr;
-    for (auto& c : d.cfg->clients)
+    for (auto& c : clients)
       if (jobs::constant_time_equal(token, c.key) && !found) found = &c;
     if (!found) return fail(errc::invalid_api_key, "Incorrect API key provided.");
     ctx.client = found->name;
@@ -262,7 +272,7 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
   }
 
   /// `counted`: the job is counted in its key's unfinished jobs (max_jobs_per_key).
-  void apply_state(jobs::job_record& j, const dialects::job_state& s, bool counted = true) {
+  void apply_state(const routing::router& rt, jobs::job_record& j, const dialects::job_state& s, bool counted = true) {
     bool was_terminal = j.terminal();
     if (s.raw_status) note_unknown_status(j.upstream, *s.raw_status);
     j.status = s.status;
@@ -277,24 +287,25 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
     }
     if (j.status == "failed") {
       j.error_code = s.error_code.value_or("video_generation_failed");
-      j.error_message = dialects::scrub(s.error_message.value_or("The upstream vendor reported the job as failed."), router.secrets());
+      j.error_message = dialects::scrub(s.error_message.value_or("The upstream vendor reported the job as failed."), rt.secrets());
     }
     if (!was_terminal && j.terminal()) {
       d.metrics->job_finished(j.upstream, j.status == "completed");
       if (counted)
-        if (auto up = router.find(j.upstream)) up->keys().job_finished(j.key_fp);
+        if (auto up = rt.find(j.upstream)) up->keys().job_finished(j.key_fp);  // the ledger every snapshot shares
     }
   }
 
   /// The job as the vendor sees it now, at most once per poll_interval, one vendor call for
   /// any number of concurrent pollers; terminal states are never asked about again.
-  asio::awaitable<result<jobs::job_record>> refresh(const std::string& id, const jobs::id_fields& f) {
+  asio::awaitable<result<jobs::job_record>> refresh(std::shared_ptr<routing::router> snap, const std::string& id,
+                                                    const jobs::id_fields& f) {
     if (auto hot = cached_terminal(id)) co_return *hot;  // no store hop for finished jobs
     auto cached = co_await d.store->get(id);
     if (cached && cached->terminal() && cached->status != "deleted") remember_terminal(*cached);
     if (cached && cached->status == "deleted")
       co_return fail(errc::not_found, "No video found with id '" + id + "': it was deleted.", "video_id");
-    auto up = router.find(f.upstream);
+    auto up = snap->find(f.upstream);
     if (cached && (cached->terminal() || !up ||
                    now_ms() - cached->updated_at_ms < up->cfg().poll_interval.count()))
       co_return *cached;
@@ -302,7 +313,7 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
     auto self = shared_from_this();
     // Named, not written inside the co_await expression: GCC 12 double-destroys capturing
     // lambdas that are temporaries of a co_await expression.
-    auto work = [self, this, id, f, up, cached]() -> asio::awaitable<result<jobs::job_record>> {
+    auto work = [self, this, snap, id, f, up, cached]() -> asio::awaitable<result<jobs::job_record>> {
       auto key = up->by_fingerprint(f.key_fp);
       if (!key)
         co_return fail(errc::no_upstream_available, "The upstream key that made this video is no longer configured.");
@@ -329,7 +340,7 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
         j.created_at = st->created_at.value_or(now_s());
         j.seconds = st->seconds.value_or("");
       }
-      apply_state(j, *st, cached.has_value());
+      apply_state(*snap, j, *st, cached.has_value());
       j.updated_at_ms = now_ms();
       co_await d.store->put(j);
       if (j.terminal()) remember_terminal(j);
@@ -354,7 +365,7 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
       if (found) {
         ctx.upstream = found->upstream;
         ctx.key_fp = found->key_fp;
-        co_return video_response(*found);
+        co_return video_response(*ctx.snap, *found);
       }
       co_return co_await create_new(req, ctx, idem);
     };
@@ -365,7 +376,7 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
     auto parsed = parse_create(req.header("content-type"), req.body);
     if (!parsed) co_return error_response(ctx, parsed.error());
     auto& cr = *parsed;
-    auto route = router.route(cr.model);
+    auto route = ctx.snap->route(cr.model);
     if (!route) co_return error_response(ctx, route.error());
     if (auto a = allow_model(ctx, cr.model); !a) co_return error_response(ctx, a.error());
     if (cr.input_reference && !cr.input_reference->file_id.empty())
@@ -494,13 +505,13 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
     j.created_at = st.created_at.value_or(now_s());
     j.remixed_from_video_id = std::move(remixed_from);
     j.idempotency_key = std::move(idempotency_key);
-    apply_state(j, st, false);
+    apply_state(*ctx.snap, j, st, false);
     if (!j.terminal()) up.keys().job_started(key.fp);
     j.seconds = st.seconds && !st.seconds->empty() ? *st.seconds : seconds;
     j.updated_at_ms = now_ms();
     co_await d.store->put(j);
     d.metrics->job_created(j.upstream);
-    co_return video_response(j);
+    co_return video_response(*ctx.snap, j);
   }
 
   // GET /v1/videos/{id}
@@ -509,9 +520,9 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
     if (!f) co_return error_response(ctx, f.error());
     ctx.upstream = f->upstream;
     ctx.key_fp = f->key_fp;
-    auto j = co_await refresh(id, *f);
+    auto j = co_await refresh(ctx.snap, id, *f);
     if (!j) co_return error_response(ctx, j.error());
-    co_return video_response(*j);
+    co_return video_response(*ctx.snap, *j);
   }
 
   // GET /v1/videos
@@ -561,7 +572,7 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
       co_return error_response(ctx, fail(errc::not_found, "No video found with id '" + id + "': it was already deleted.", "video_id"));
     bool vendor_had = false;
     bool tombstone = false;  // the vendor has no delete: keep a record that the id is gone
-    if (auto up = router.find(f->upstream)) {
+    if (auto up = ctx.snap->find(f->upstream)) {
       tombstone = !up->dialect().remove(f->upstream_id).has_value();
       if (auto call = up->dialect().remove(f->upstream_id)) {
         auto key = up->by_fingerprint(f->key_fp);
@@ -582,7 +593,7 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
     }
     if (!known && !vendor_had) co_return error_response(ctx, fail(errc::not_found, "No video found with id '" + id + "'.", "video_id"));
     if (known && !known->terminal())
-      if (auto up = router.find(f->upstream)) up->keys().job_finished(f->key_fp);  // frees its cap
+      if (auto up = ctx.snap->find(f->upstream)) up->keys().job_finished(f->key_fp);  // frees its cap
     forget_terminal(id);
     if (tombstone) {
       jobs::job_record j = known.value_or(jobs::job_record{});
@@ -618,11 +629,11 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
     else if (variant_s == "thumbnail") { v = dialects::content_variant::thumbnail; mime = "image/webp"; }
     else if (variant_s == "spritesheet") { v = dialects::content_variant::spritesheet; mime = "image/jpeg"; }
     else co_return error_response(ctx, fail(errc::invalid_value, "'variant' must be video, thumbnail or spritesheet.", "variant"));
-    auto j = co_await refresh(id, *f);
+    auto j = co_await refresh(ctx.snap, id, *f);
     if (!j) co_return error_response(ctx, j.error());
     if (j->status != "completed")
       co_return error_response(ctx, fail(errc::not_found, "Video '" + id + "' has no content yet: its status is " + j->status + ".", "video_id"));
-    auto up = router.find(f->upstream);
+    auto up = ctx.snap->find(f->upstream);
     auto key = up ? up->by_fingerprint(f->key_fp) : nullptr;
     if (!up || !key) co_return error_response(ctx, fail(errc::no_upstream_available, "The upstream key that made this video is no longer configured."));
     auto call = up->dialect().content(f->upstream_id, v, j->content_url, up->cfg());
@@ -684,10 +695,10 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
     if (!f) co_return error_response(ctx, f.error());
     auto prompt = parse_remix(req.header("content-type"), req.body);
     if (!prompt) co_return error_response(ctx, prompt.error());
-    auto original = co_await refresh(id, *f);
+    auto original = co_await refresh(ctx.snap, id, *f);
     if (!original) co_return error_response(ctx, original.error());
     if (auto a = allow_model(ctx, original->model); !a) co_return error_response(ctx, a.error());
-    auto up = router.find(f->upstream);
+    auto up = ctx.snap->find(f->upstream);
     auto key = up ? up->by_fingerprint(f->key_fp) : nullptr;
     if (!up || !key) co_return error_response(ctx, fail(errc::no_upstream_available, "The upstream key that made this video is no longer configured."));
     ctx.upstream = f->upstream;
@@ -708,9 +719,9 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
   }
 
   // GET /v1/models
-  http::response list_models() const {
+  static http::response list_models(const routing::router& rt) {
     json::array data;
-    for (auto& m : d.cfg->models()) {
+    for (auto& m : rt.cfg().models()) {
       json::object o;
       o["id"] = m;
       o["object"] = "model";
@@ -725,10 +736,10 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
   }
 
   // GET /admin/keys
-  http::response admin_keys() const {
+  static http::response admin_keys(const routing::router& rt) {
     auto now = routing::key_clock::now();
     json::array ups;
-    for (auto& up : router.upstreams()) {
+    for (auto& up : rt.upstreams()) {
       json::array keys;
       for (auto& k : up->keys().view()) {
         json::object o;
@@ -760,12 +771,12 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
   }
 
   /// Key states as Prometheus gauges (read at scrape time from the pools).
-  std::string key_metrics() const {
+  static std::string key_metrics(const routing::router& rt) {
     std::string out =
         "# HELP videogate_upstream_keys Upstream keys by state.\n# TYPE videogate_upstream_keys gauge\n";
     std::string jobs =
         "# HELP videogate_jobs_in_flight Unfinished jobs per upstream.\n# TYPE videogate_jobs_in_flight gauge\n";
-    for (auto& up : router.upstreams()) {
+    for (auto& up : rt.upstreams()) {
       int counts[3] = {0, 0, 0};
       int unfinished = 0;
       for (auto& k : up->keys().view()) {
@@ -800,11 +811,12 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
 
   asio::awaitable<void> watch_once() {
     auto jobs = co_await d.store->unfinished(2000);
+    auto snap = snapshot();  // one snapshot per pass
     auto now = now_ms();
     // Due jobs per upstream, oldest first; at most `per_upstream` polls at once for each.
     std::map<std::string, std::vector<jobs::job_record>> due;
     for (auto& j : jobs) {
-      auto up = router.find(j.upstream);
+      auto up = snap->find(j.upstream);
       if (!up) continue;
       if (now - j.updated_at_ms < std::max<long long>(up->cfg().poll_interval.count(), 1000)) continue;
       due[j.upstream].push_back(std::move(j));
@@ -819,14 +831,14 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
       auto next = std::make_shared<std::size_t>(0);
       for (int w = 0; w < watch_per_upstream; ++w) {
         ++*pending;
-        asio::co_spawn(ex, watch_worker(self, shared, next, pending, done), asio::detached);
+        asio::co_spawn(ex, watch_worker(self, snap, shared, next, pending, done), asio::detached);
       }
     }
     co_await done->async_receive(asio::as_tuple(asio::use_awaitable));
   }
 
   static asio::awaitable<void> watch_worker(
-      std::shared_ptr<impl> self, std::shared_ptr<std::vector<jobs::job_record>> list, std::shared_ptr<std::size_t> next,
+      std::shared_ptr<impl> self, std::shared_ptr<routing::router> snap, std::shared_ptr<std::vector<jobs::job_record>> list, std::shared_ptr<std::size_t> next,
       std::shared_ptr<std::atomic<int>> pending,
       std::shared_ptr<asio::experimental::concurrent_channel<void(boost::system::error_code)>> done) {
     // Workers of one upstream share `next` on the watcher's executor: one strand of work.
@@ -835,13 +847,95 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
       auto f = self->ids.open(j.id);
       if (!f) continue;
       try {
-        auto r = co_await self->refresh(j.id, *f);
+        auto r = co_await self->refresh(snap, j.id, *f);
         if (!r) spdlog::debug("job watcher: {} on {}: {}", to_string(r.error().code), j.upstream, r.error().message);
       } catch (const std::exception& e) {
         spdlog::warn("job watcher: poll on {} failed: {}", j.upstream, e.what());
       }
     }
     if (--*pending == 0) done->try_send(boost::system::error_code{});
+  }
+
+  // ---- reload ------------------------------------------------------------------------------
+
+  /// The keys that only take effect at start-up and differ between `running` and `next`.
+  std::vector<std::string> restart_only_changes(const config::config& running, const config::config& next) const {
+    std::vector<std::string> out;
+    if (running.listen_host != next.listen_host || running.listen_port != next.listen_port) out.push_back("listen");
+    if (running.threads != next.threads) out.push_back("threads");
+    if (running.store.kind != next.store.kind) out.push_back("store.kind");
+    if (running.store.path != next.store.path) out.push_back("store.path");
+    if (running.store.sync != next.store.sync) out.push_back("store.sync");
+    if (running.ids.secret != next.ids.secret) out.push_back("ids.secret");
+    // Extra CAs are loaded into the TLS context once, at start-up.
+    for (auto& u : next.upstreams) {
+      if (u.ca_file.empty()) continue;
+      bool loaded = false;
+      for (auto& r : d.cfg->upstreams) loaded = loaded || r.ca_file == u.ca_file;
+      if (!loaded) out.push_back("upstreams[" + u.name + "].ca_file");
+    }
+    return out;
+  }
+
+  reload_report reload() {
+    std::lock_guard lk(reload_mu);
+    reload_report rep;
+    config::load_result loaded;
+    if (!d.load_config) {
+      rep.errors.push_back("this gateway was started without a config source to reload");
+    } else {
+      try {
+        loaded = d.load_config();
+      } catch (const std::exception& e) {
+        rep.errors.push_back(std::string("cannot read the config: ") + e.what());
+      }
+      for (auto& e : loaded.errors) rep.errors.push_back(e.to_string());
+    }
+    std::shared_ptr<routing::router> next;
+    if (loaded.cfg) {
+      rep.source = loaded.cfg->source;
+      try {
+        next = std::make_shared<routing::router>(loaded.cfg, snapshot().get());
+      } catch (const std::exception& e) {
+        rep.errors.push_back(e.what());
+      }
+    }
+    if (!next) {
+      if (rep.errors.empty()) rep.errors.push_back("the config could not be loaded");
+      for (auto& e : rep.errors) spdlog::error("reload refused: {}", e);
+      spdlog::error("reload refused with {} error(s); the running config stays", rep.errors.size());
+      d.metrics->reload(false);
+      return rep;
+    }
+    rep.needs_restart = restart_only_changes(*d.cfg, next->cfg());
+    current.store(next);
+    rep.applied = true;
+    if (d.on_reload) d.on_reload(next->cfg());
+    d.metrics->reload(true);
+    spdlog::info("reloaded config from {}: {} upstream(s), {} model(s), {} client(s)", rep.source,
+                 next->upstreams().size(), next->cfg().models().size(), next->cfg().clients.size());
+    for (auto& k : rep.needs_restart)
+      spdlog::warn("reload: '{}' changed; it keeps its running value until videogate restarts", k);
+    return rep;
+  }
+
+  http::response reload_response(const reload_report& rep) const {
+    json::array errors, restart;
+    for (auto& e : rep.errors) errors.push_back(json::value(dialects::scrub(e, snapshot()->secrets())));
+    for (auto& k : rep.needs_restart) restart.push_back(json::value(k));
+    if (!rep.applied) {
+      std::string msg = "The new config was refused; the running config stays. " + std::to_string(rep.errors.size()) +
+                        " error(s), the first: " + (rep.errors.empty() ? std::string("-") : rep.errors.front());
+      auto o = json::parse(error_body(fail(errc::invalid_config, dialects::scrub(msg, snapshot()->secrets())))).as_object();
+      o["errors"] = std::move(errors);
+      return json_response(classify(errc::invalid_config).status, json::serialize(o));
+    }
+    json::object o;
+    o["object"] = "config.reload";
+    o["reloaded"] = true;
+    o["source"] = rep.source;
+    o["needs_restart"] = std::move(restart);
+    return json_response(200, json::serialize(o));
   }
 
   // ---- the route table -----------------------------------------------------------------
@@ -864,7 +958,7 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
       if (m != "GET") co_return method_not_allowed("GET");
       if (seg[0] == "metrics") {
         http::response r;
-        r.body = d.metrics->render() + key_metrics();
+        r.body = d.metrics->render() + key_metrics(*ctx.snap);
         r.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
         co_return r;
       }
@@ -873,12 +967,18 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
     if (!seg.empty() && seg[0] == "admin") {
       ctx.route = "/admin";
       // No admin key configured: the admin surface does not exist.
-      if (d.cfg->admin.key.empty() || !jobs::constant_time_equal(bearer(req), d.cfg->admin.key))
+      auto& admin_key = ctx.snap->cfg().admin.key;
+      if (admin_key.empty() || !jobs::constant_time_equal(bearer(req), admin_key))
         co_return error_response(ctx, fail(errc::not_found, "Unknown route: " + m + " " + std::string(u.path()) + "."));
       if (seg.size() == 2 && seg[1] == "keys") {
         ctx.route = "/admin/keys";
         if (m != "GET") co_return method_not_allowed("GET");
-        co_return admin_keys();
+        co_return admin_keys(*ctx.snap);
+      }
+      if (seg.size() == 2 && seg[1] == "reload") {
+        ctx.route = "/admin/reload";
+        if (m != "POST") co_return method_not_allowed("POST");
+        co_return reload_response(reload());
       }
       co_return error_response(ctx, fail(errc::not_found, "Unknown admin route: " + m + " " + std::string(u.path()) + "."));
     }
@@ -890,7 +990,7 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
     if (seg.size() == 2 && seg[1] == "models") {
       ctx.route = "/v1/models";
       if (m != "GET") co_return method_not_allowed("GET");
-      co_return list_models();
+      co_return list_models(*ctx.snap);
     }
     if (seg.size() >= 2 && seg[1] == "videos") {
       if (seg.size() == 2) {
@@ -930,7 +1030,7 @@ void service::load_state() {
   std::map<std::pair<std::string, std::string>, int> counts;
   for (auto& j : impl_->d.store->blocking().unfinished(1'000'000)) ++counts[{j.upstream, j.key_fp}];
   for (auto& [k, n] : counts)
-    if (auto up = impl_->router.find(k.first)) up->keys().set_unfinished(k.second, n);
+    if (auto up = impl_->snapshot()->find(k.first)) up->keys().set_unfinished(k.second, n);
 }
 
 void service::start_watcher(asio::any_io_executor ex) {
@@ -939,10 +1039,13 @@ void service::start_watcher(asio::any_io_executor ex) {
 
 void service::stop() { impl_->stopping = true; }
 
+reload_report service::reload() { return impl_->reload(); }
+
 asio::awaitable<http::response> service::handle(http::request& req) {
   auto self = impl_;
   auto started = std::chrono::steady_clock::now();
   context ctx;
+  ctx.snap = self->snapshot();
   auto given = req.header("x-request-id");
   ctx.request_id = valid_request_id(given) ? std::string(given) : "req_" + random_hex(12);
   http::response r;

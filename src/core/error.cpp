@@ -25,6 +25,7 @@ std::string_view to_string(errc e) noexcept {
     case errc::upstream_unavailable: return "upstream_unavailable";
     case errc::no_upstream_available: return "no_upstream_available";
     case errc::upstream_timeout: return "upstream_timeout";
+    case errc::invalid_config: return "invalid_config";
     case errc::internal: return "internal_error";
   }
   return "internal_error";

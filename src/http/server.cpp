@@ -84,6 +84,9 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   tcp::acceptor acceptor;
   std::atomic<bool> stopping{false};
   std::atomic<std::size_t> sessions{0};
+  // The limits a reload may change; each request reads them once, at its start.
+  std::atomic<std::uint64_t> max_body_bytes;
+  std::atomic<std::chrono::milliseconds::rep> request_timeout_ms;
   // Sessions waiting for a next request, so that stop() can close them at once.
   std::mutex idle_mu;
   std::unordered_map<beast::tcp_stream*, asio::any_io_executor> idle;
@@ -95,7 +98,8 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   }
 
   impl(asio::io_context& c, server_options o, handler_fn h, error_fn e)
-      : ioc(c), opts(std::move(o)), handler(std::move(h)), on_error(std::move(e)), acceptor(asio::make_strand(c)) {}
+      : ioc(c), opts(std::move(o)), handler(std::move(h)), on_error(std::move(e)), acceptor(asio::make_strand(c)),
+        max_body_bytes(opts.max_body_bytes), request_timeout_ms(opts.request_timeout.count()) {}
 
   /// Waits until busy sessions ended their current response, bounded by `grace`.
   static asio::awaitable<void> drain(std::shared_ptr<impl> self, std::chrono::milliseconds grace,
@@ -180,9 +184,9 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     co_return true;
   }
 
-  asio::awaitable<response> run_handler(request& req) {
+  asio::awaitable<response> run_handler(request& req, std::chrono::milliseconds request_timeout) {
     asio::steady_timer deadline(co_await asio::this_coro::executor);
-    deadline.expires_after(opts.request_timeout);
+    deadline.expires_after(request_timeout);
     auto winner = co_await (invoke(req) || deadline.async_wait(use_nothrow));
     if (winner.index() == 0) co_return std::move(std::get<0>(winner));
     co_return on_error(req, fail(errc::upstream_timeout,
@@ -244,15 +248,16 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
       req.remote = remote;
       for (auto& f : head) req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
 
-      if (auto len = parser.content_length(); len && *len > opts.max_body_bytes) {
+      const std::uint64_t body_cap = max_body_bytes.load(std::memory_order_relaxed);
+      const std::chrono::milliseconds request_timeout{request_timeout_ms.load(std::memory_order_relaxed)};
+      if (auto len = parser.content_length(); len && *len > body_cap) {
         response r = on_error(req, fail(errc::payload_too_large,
-                                        "Request body is larger than the limit of " +
-                                            std::to_string(opts.max_body_bytes) + " bytes."));
+                                        "Request body is larger than the limit of " + std::to_string(body_cap) + " bytes."));
         co_await write_plain(stream, r, false);
         co_await discard_body(stream, buffer, *len);
         break;
       }
-      parser.body_limit(opts.max_body_bytes);
+      parser.body_limit(body_cap);
       if (beast::iequals(head[bhttp::field::expect], "100-continue")) {
         bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
         stream.expires_after(opts.write_timeout);
@@ -266,14 +271,13 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
         buffer.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(*len, 256 * 1024)));
         grown = true;
       }
-      stream.expires_after(opts.request_timeout);
+      stream.expires_after(request_timeout);
       auto [rec, rn] = co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
       if (grown) buffer.shrink_to_fit();
       if (rec) {
         if (rec == bhttp::error::body_limit) {
           response r = on_error(req, fail(errc::payload_too_large,
-                                          "Request body is larger than the limit of " +
-                                              std::to_string(opts.max_body_bytes) + " bytes."));
+                                          "Request body is larger than the limit of " + std::to_string(body_cap) + " bytes."));
           co_await write_plain(stream, r, false);
           co_await discard_body(stream, buffer, max_discard_bytes);
         } else if (rec == beast::error::timeout) {
@@ -285,7 +289,7 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
       bool keep_alive = parser.get().keep_alive();
       req.body = std::move(parser.get().body());
       stream.expires_never();
-      response r = co_await run_handler(req);
+      response r = co_await run_handler(req, request_timeout);
       keep_alive = keep_alive && !stopping;
       bool ok = r.stream ? co_await write_streamed(stream, r, keep_alive)
                          : co_await write_plain(stream, r, keep_alive);
@@ -318,6 +322,11 @@ std::uint16_t server::start() {
   auto port = a.local_endpoint().port();
   asio::co_spawn(a.get_executor(), impl_->accept_loop(), asio::detached);
   return port;
+}
+
+void server::set_limits(std::uint64_t max_body_bytes, std::chrono::milliseconds request_timeout) {
+  impl_->max_body_bytes = max_body_bytes;
+  impl_->request_timeout_ms = request_timeout.count();
 }
 
 void server::stop(std::chrono::milliseconds grace, std::function<void()> done) {

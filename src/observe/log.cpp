@@ -19,19 +19,29 @@ class json_message_flag final : public spdlog::custom_flag_formatter {
   std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<json_message_flag>(); }
 };
 
+void apply(spdlog::logger& logger, const config::log_config& cfg) {
+  if (cfg.format == "json") {
+    auto f = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+    f->add_flag<json_message_flag>('*').set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":"%*"})");
+    logger.set_formatter(std::move(f));
+  } else
+    logger.set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+  logger.set_level(spdlog::level::from_str(cfg.level));
+}
+
 }  // namespace
 
 void setup_logging(const config::log_config& cfg) {
   auto logger = spdlog::stderr_logger_mt("videogate");
-  if (cfg.format == "json") {
-    auto f = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
-    f->add_flag<json_message_flag>('*').set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":"%*"})");
-    logger->set_formatter(std::move(f));
-  } else
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
-  logger->set_level(spdlog::level::from_str(cfg.level));
+  apply(*logger, cfg);
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
+}
+
+void reconfigure_logging(const config::log_config& cfg) {
+  // The same logger object, new level and format: the default logger is never replaced while
+  // other threads log through it (spdlog's free functions use a raw pointer to it).
+  apply(*spdlog::default_logger(), cfg);
 }
 
 std::string json_escape(std::string_view s) {

@@ -53,6 +53,11 @@ void metrics::job_finished(const std::string& upstream, bool completed) {
               "{upstream=\"" + esc(upstream) + "\"}"];
 }
 
+void metrics::reload(bool ok) {
+  std::lock_guard lk(mu_);
+  ++counters_[std::string("videogate_config_reloads_total{result=\"") + (ok ? "ok" : "error") + "\"}"];
+}
+
 void metrics::content_bytes(std::size_t n) {
   std::lock_guard lk(mu_);
   content_bytes_ += n;

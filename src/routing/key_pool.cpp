@@ -7,19 +7,36 @@
 
 namespace videogate::routing {
 
-key_pool::key_pool(const config::upstream_config& cfg, key_policy policy) : cfg_(&cfg), policy_(policy) {
-  for (auto& k : cfg.keys) keys_.push_back({k, jobs::key_fingerprint(k)});
-  slots_.resize(keys_.size());
+key_ledger::entry& key_ledger::enter(const std::string& secret, const std::string& fp) {
+  auto it = by_fp_.find(fp);
+  if (it == by_fp_.end()) it = by_fp_.emplace(fp, std::make_unique<entry>(entry{{secret, fp}, {}, 0, 0})).first;
+  return *it->second;
 }
 
-std::size_t key_pool::index_of(std::string_view fp) const noexcept {
-  for (std::size_t i = 0; i < keys_.size(); ++i)
-    if (keys_[i].fp == fp) return i;
-  return keys_.size();
+key_ledger::entry* key_ledger::find(std::string_view fp) noexcept {
+  auto it = by_fp_.find(fp);
+  return it == by_fp_.end() ? nullptr : it->second.get();
+}
+
+std::vector<std::string> key_ledger::secrets() const {
+  std::lock_guard lk(mu);
+  std::vector<std::string> out;
+  for (auto& [fp, e] : by_fp_) out.push_back(e->key.secret);
+  return out;
+}
+
+key_pool::key_pool(const config::upstream_config& cfg, key_policy policy, std::shared_ptr<key_ledger> ledger)
+    : cfg_(&cfg), policy_(policy), ledger_(ledger ? std::move(ledger) : std::make_shared<key_ledger>()) {
+  std::lock_guard lk(ledger_->mu);
+  for (auto& k : cfg.keys) {
+    auto& e = ledger_->enter(k, jobs::key_fingerprint(k));  // the config refuses duplicates
+    slots_.push_back(&e);
+    keys_.push_back(&e.key);
+  }
 }
 
 key_pool::choice key_pool::candidates(key_clock::time_point now) {
-  std::lock_guard lk(mu_);
+  std::lock_guard lk(ledger_->mu);
   choice out;
   auto n = keys_.size();
   if (n == 0) return out;
@@ -27,7 +44,7 @@ key_pool::choice key_pool::candidates(key_clock::time_point now) {
   std::vector<std::size_t> usable;
   std::optional<std::size_t> probe;
   for (std::size_t i = 0; i < n; ++i) {
-    auto& s = slots_[i];
+    auto& s = *slots_[i];
     auto a = admit(s.state, now);
     if (a == admission::cooling) {
       if (!out.soonest || s.state.until < *out.soonest) out.soonest = s.state.until;
@@ -58,69 +75,71 @@ key_pool::choice key_pool::candidates(key_clock::time_point now) {
       if (!usable.empty())
         std::rotate(usable.begin(), usable.begin() + static_cast<std::ptrdiff_t>(start % usable.size()), usable.end());
       std::stable_sort(usable.begin(), usable.end(), [&](std::size_t a, std::size_t b) {
-        return slots_[a].in_flight + slots_[a].unfinished < slots_[b].in_flight + slots_[b].unfinished;
+        return slots_[a]->in_flight + slots_[a]->unfinished < slots_[b]->in_flight + slots_[b]->unfinished;
       });
       break;
     }
   }
   if (probe) {
-    slots_[*probe].state.probing = true;
-    out.keys.push_back({&keys_[*probe], true});
+    slots_[*probe]->state.probing = true;
+    out.keys.push_back({keys_[*probe], true});
   }
-  for (auto i : usable) out.keys.push_back({&keys_[i], false});
+  for (auto i : usable) out.keys.push_back({keys_[i], false});
   return out;
 }
 
+// A key's entry is found through the ledger, so a request that began on an older snapshot (or
+// uses a retired key) updates the same numbers the current pool reads.
+
 void key_pool::report(const key_ref& key, key_event e, key_clock::time_point now, std::optional<std::chrono::seconds> retry_after,
                       bool probe) {
-  std::lock_guard lk(mu_);
-  auto i = index_of(key.fp);
-  if (i == keys_.size()) return;
-  slots_[i].state = on_event(slots_[i].state, e, now, policy_, retry_after, probe);
+  std::lock_guard lk(ledger_->mu);
+  if (auto s = ledger_->find(key.fp)) s->state = on_event(s->state, e, now, policy_, retry_after, probe);
 }
 
 void key_pool::release_probe(const key_ref& key) {
-  std::lock_guard lk(mu_);
-  if (auto i = index_of(key.fp); i != keys_.size()) slots_[i].state.probing = false;
+  std::lock_guard lk(ledger_->mu);
+  if (auto s = ledger_->find(key.fp)) s->state.probing = false;
 }
 
 void key_pool::request_started(const key_ref& key) {
-  std::lock_guard lk(mu_);
-  if (auto i = index_of(key.fp); i != keys_.size()) ++slots_[i].in_flight;
+  std::lock_guard lk(ledger_->mu);
+  if (auto s = ledger_->find(key.fp)) ++s->in_flight;
 }
 
 void key_pool::request_finished(const key_ref& key) {
-  std::lock_guard lk(mu_);
-  if (auto i = index_of(key.fp); i != keys_.size() && slots_[i].in_flight > 0) --slots_[i].in_flight;
+  std::lock_guard lk(ledger_->mu);
+  if (auto s = ledger_->find(key.fp); s && s->in_flight > 0) --s->in_flight;
 }
 
 void key_pool::job_started(std::string_view fp) {
-  std::lock_guard lk(mu_);
-  if (auto i = index_of(fp); i != keys_.size()) ++slots_[i].unfinished;
+  std::lock_guard lk(ledger_->mu);
+  if (auto s = ledger_->find(fp)) ++s->unfinished;
 }
 
 void key_pool::job_finished(std::string_view fp) {
-  std::lock_guard lk(mu_);
-  if (auto i = index_of(fp); i != keys_.size() && slots_[i].unfinished > 0) --slots_[i].unfinished;
+  std::lock_guard lk(ledger_->mu);
+  if (auto s = ledger_->find(fp); s && s->unfinished > 0) --s->unfinished;
 }
 
 void key_pool::set_unfinished(std::string_view fp, int n) {
-  std::lock_guard lk(mu_);
-  if (auto i = index_of(fp); i != keys_.size()) slots_[i].unfinished = n;
+  std::lock_guard lk(ledger_->mu);
+  if (auto s = ledger_->find(fp)) s->unfinished = n;
 }
 
 const key_ref* key_pool::by_fingerprint(std::string_view fp) const noexcept {
-  auto i = index_of(fp);
-  return i == keys_.size() ? nullptr : &keys_[i];
+  std::lock_guard lk(ledger_->mu);
+  auto s = ledger_->find(fp);
+  return s ? &s->key : nullptr;
 }
 
 std::vector<key_view> key_pool::view() const {
-  std::lock_guard lk(mu_);
+  std::lock_guard lk(ledger_->mu);
   std::vector<key_view> out;
-  for (std::size_t i = 0; i < keys_.size(); ++i) {
-    auto& k = keys_[i].secret;
-    out.push_back({keys_[i].fp, k.size() >= 8 ? k.substr(k.size() - 4) : std::string("****"), slots_[i].state,
-                   slots_[i].in_flight, slots_[i].unfinished});
+  for (auto* s : slots_) {
+    auto& k = s->key.secret;
+    out.push_back({s->key.fp, k.size() >= 8 ? k.substr(k.size() - 4) : std::string("****"), s->state, s->in_flight,
+                   s->unfinished});
   }
   return out;
 }

@@ -4,16 +4,29 @@
 
 namespace videogate::routing {
 
-upstream::upstream(const config::upstream_config& cfg)
-    : cfg_(&cfg), dialect_(dialects::make_dialect(cfg.dialect)), pool_(cfg) {
-  if (!dialect_) throw std::runtime_error("upstream '" + cfg.name + "': this build does not implement its dialect");
+upstream::upstream(std::shared_ptr<const config::upstream_config> cfg, std::shared_ptr<key_ledger> ledger)
+    : cfg_(std::move(cfg)), dialect_(dialects::make_dialect(cfg_->dialect)), pool_(*cfg_, {}, std::move(ledger)) {
+  if (!dialect_) throw std::runtime_error("upstream '" + cfg_->name + "': this build does not implement its dialect");
 }
 
-router::router(std::shared_ptr<const config::config> cfg) : cfg_(std::move(cfg)) {
+router::router(std::shared_ptr<const config::config> cfg, const router* previous) : cfg_(std::move(cfg)) {
   for (auto& u : cfg_->upstreams) {
-    upstreams_.push_back(std::make_unique<upstream>(u));
-    for (auto& k : u.keys) secrets_.push_back(k);
+    std::shared_ptr<key_ledger> ledger;
+    if (previous)
+      if (auto* old = previous->find(u.name)) ledger = old->keys().ledger();
+    // Aliasing pointer: the upstream keeps the whole config alive, however long it is retired.
+    upstreams_.push_back(std::make_shared<upstream>(std::shared_ptr<const config::upstream_config>(cfg_, &u), ledger));
   }
+  if (previous) {
+    auto carry = [&](const std::shared_ptr<upstream>& u) {
+      if (!find(u->cfg().name)) retired_.push_back(u);
+    };
+    for (auto& u : previous->upstreams_) carry(u);
+    for (auto& u : previous->retired_) carry(u);
+  }
+  for (auto* list : {&upstreams_, &retired_})
+    for (auto& u : *list)
+      for (auto& s : u->keys().ledger()->secrets()) secrets_.push_back(s);
 }
 
 result<std::vector<upstream*>> router::route(const std::string& model) {
@@ -30,9 +43,10 @@ result<std::vector<upstream*>> router::route(const std::string& model) {
   return out;
 }
 
-upstream* router::find(std::string_view name) noexcept {
-  for (auto& u : upstreams_)
-    if (u->cfg().name == name) return u.get();
+upstream* router::find(std::string_view name) const noexcept {
+  for (auto* list : {&upstreams_, &retired_})
+    for (auto& u : *list)
+      if (u->cfg().name == name) return u.get();
   return nullptr;
 }
 

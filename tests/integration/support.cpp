@@ -206,7 +206,7 @@ void stack::start_mock(std::vector<std::string> mock_args) {
   mock_port = port_of(mock->wait_for_line("listening on"));
 }
 
-void stack::start_gateway(const std::string& yaml) {
+void stack::write_config(const std::string& yaml) {
   auto text = yaml;
   auto replace_all = [&](const std::string& from, const std::string& to) {
     for (auto pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size()))
@@ -215,7 +215,14 @@ void stack::start_gateway(const std::string& yaml) {
   replace_all("${MOCK_URL}", "http://127.0.0.1:" + std::to_string(mock_port));
   replace_all("${DIR}", dir.path.string());
   config_path = (dir.path / "videogate.yaml").string();
-  write_file(config_path, text);
+  // Written beside and renamed over, as config tools do: a reader never sees half a file.
+  auto tmp = config_path + ".tmp";
+  write_file(tmp, text);
+  std::filesystem::rename(tmp, config_path);
+}
+
+void stack::start_gateway(const std::string& yaml) {
+  write_config(yaml);
   gateway = std::make_unique<process>(std::vector<std::string>{VIDEOGATE_BIN, "--config", config_path});
   gateway_port = port_of(gateway->wait_for_line("listening on"));
 }

@@ -69,6 +69,8 @@ struct stack {
   void start_mock(std::vector<std::string> mock_args = {});
   /// Writes `yaml` (with ${MOCK_URL} and ${DIR} replaced) and starts the gateway on it.
   void start_gateway(const std::string& yaml);
+  /// Writes `yaml` (same replacements) over the gateway's config file, atomically.
+  void write_config(const std::string& yaml);
   std::string gw(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(gateway_port) + path; }
   std::string vendor(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(mock_port) + path; }
   /// Requests the vendor received whose target starts with `prefix` (from /_mock/requests).

@@ -10,7 +10,10 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace videogate::jobs { class async_store; }
 namespace videogate::http { class client; }
@@ -19,11 +22,24 @@ namespace videogate::observe { class metrics; }
 namespace videogate::api {
 
 struct service_deps {
-  std::shared_ptr<const config::config> cfg;
+  std::shared_ptr<const config::config> cfg;  ///< at start-up (restart-only keys keep its values)
   std::shared_ptr<jobs::async_store> store;
   std::shared_ptr<http::client> client;
   std::shared_ptr<observe::metrics> metrics;
   std::string id_secret;  ///< resolved ids.secret
+  /// Reads the config again for a reload (SIGHUP, POST /admin/reload); empty: reload refused.
+  std::function<config::load_result()> load_config;
+  /// Runs after a reload swapped a new config in: for what lives outside the service
+  /// (the server's limits, the log level and format).
+  std::function<void(const config::config&)> on_reload;
+};
+
+/// What a reload did.
+struct reload_report {
+  bool applied = false;
+  std::string source;                      ///< where the new config came from
+  std::vector<std::string> errors;         ///< refused: every error, "file:line: path: message"
+  std::vector<std::string> needs_restart;  ///< changed keys that keep their running value until a restart
 };
 
 class service {
@@ -43,6 +59,10 @@ class service {
   void start_watcher(boost::asio::any_io_executor ex);
   /// Asks the watcher to stop after its current pass.
   void stop();
+  /// Reads the config again and swaps it in for requests that start from now on; requests in
+  /// flight finish on the snapshot they began with. Key states carry over for keys that stay.
+  /// An invalid config is refused (errors logged) and the running one stays. Any thread.
+  reload_report reload();
 
   struct impl;
 

@@ -40,6 +40,7 @@ enum class errc {
   upstream_unavailable,   ///< 5xx or connect failure (transient)
   no_upstream_available,  ///< 503
   upstream_timeout,       ///< 504
+  invalid_config,         ///< 422: a reload found errors in the new config (the old one stays)
   internal,               ///< 500, never with internals in the message
 };
 

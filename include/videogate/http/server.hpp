@@ -45,6 +45,8 @@ class server {
   /// thread. `done` runs (on the io_context) once every session has ended or `grace` passed.
   void stop(std::chrono::milliseconds grace, std::function<void()> done);
   std::size_t active_sessions() const;
+  /// Changes the body cap and request timeout for requests that start from now on (reload).
+  void set_limits(std::uint64_t max_body_bytes, std::chrono::milliseconds request_timeout);
 
  private:
   struct impl;

@@ -7,6 +7,8 @@ namespace videogate::observe {
 
 /// Configures the default spdlog logger. Call once at start-up, before any thread starts.
 void setup_logging(const config::log_config& cfg);
+/// Applies a reloaded log config (level, format) to the running logger. Any thread.
+void reconfigure_logging(const config::log_config& cfg);
 
 /// Escapes a string for a JSON log field.
 std::string json_escape(std::string_view s);

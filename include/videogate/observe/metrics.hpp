@@ -20,6 +20,8 @@ class metrics {
   void job_created(const std::string& upstream);
   void job_finished(const std::string& upstream, bool completed);
   void content_bytes(std::size_t n);
+  /// A config reload was applied (ok) or refused.
+  void reload(bool ok);
   /// The Prometheus text format.
   std::string render() const;
 

@@ -2,11 +2,19 @@
 /// @file The keys of one upstream: their states (key_state.hpp), the strategy that orders them
 /// for a new job, requests in flight (least_busy) and unfinished jobs (max_jobs_per_key).
 /// Thread-safe; every call takes `now` so tests drive time by hand.
+///
+/// A key's state and counts live in the upstream's key_ledger, which outlives a config
+/// snapshot: after a reload the new pool shares the old pool's ledger, so a key that stays keeps
+/// its state, and requests still running on the old snapshot count against the same numbers.
+/// A key that leaves the config stays in the ledger (retired): never picked for a new job, but
+/// its unfinished jobs are still polled and downloaded with it.
 
 #include "videogate/config/config.hpp"
 #include "videogate/core/error.hpp"
 #include "videogate/routing/key_state.hpp"
 
+#include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -30,9 +38,33 @@ struct key_view {
   int unfinished = 0;
 };
 
+/// Every key an upstream has had since start-up, with its state: shared by the key pools of
+/// successive config snapshots. Entries are never removed, so pointers to them stay valid.
+class key_ledger {
+ public:
+  struct entry {
+    key_ref key;
+    key_state state;
+    int in_flight = 0;
+    int unfinished = 0;
+  };
+  /// The entry for `secret`, made on first sight. Caller holds `mu`.
+  entry& enter(const std::string& secret, const std::string& fp);
+  /// Caller holds `mu`.
+  entry* find(std::string_view fp) noexcept;
+  /// Every secret ever entered (to scrub vendor messages). Takes `mu`.
+  std::vector<std::string> secrets() const;
+
+  mutable std::mutex mu;
+
+ private:
+  std::map<std::string, std::unique_ptr<entry>, std::less<>> by_fp_;
+};
+
 class key_pool {
  public:
-  key_pool(const config::upstream_config& cfg, key_policy policy = {});
+  /// `ledger`: the previous snapshot's ledger for this upstream, to carry key states over.
+  key_pool(const config::upstream_config& cfg, key_policy policy = {}, std::shared_ptr<key_ledger> ledger = nullptr);
 
   struct pick {
     const key_ref* key = nullptr;
@@ -60,23 +92,19 @@ class key_pool {
   void job_finished(std::string_view fp);
   void set_unfinished(std::string_view fp, int n);
 
+  /// A key of this pool, or a retired one of its ledger (for the jobs it made).
   const key_ref* by_fingerprint(std::string_view fp) const noexcept;
-  const std::vector<key_ref>& keys() const noexcept { return keys_; }
+  /// The keys of this snapshot's config, in config order.
+  const std::vector<const key_ref*>& keys() const noexcept { return keys_; }
   std::vector<key_view> view() const;
+  const std::shared_ptr<key_ledger>& ledger() const noexcept { return ledger_; }
 
  private:
-  struct slot {
-    key_state state;
-    int in_flight = 0;
-    int unfinished = 0;
-  };
-  std::size_t index_of(std::string_view fp) const noexcept;
-
   const config::upstream_config* cfg_;
   key_policy policy_;
-  std::vector<key_ref> keys_;
-  mutable std::mutex mu_;
-  std::vector<slot> slots_;
+  std::shared_ptr<key_ledger> ledger_;
+  std::vector<key_ledger::entry*> slots_;  ///< this config's keys, in order, inside the ledger
+  std::vector<const key_ref*> keys_;
   std::size_t next_ = 0;
   std::mt19937 rng_{std::random_device{}()};
 };

@@ -1,6 +1,9 @@
 #pragma once
 /// @file Which upstreams serve a model (routes, failover order) and which keys each may use.
-/// Built once per config snapshot; thread-safe (key rotation uses atomics).
+/// Built once per config snapshot (start-up and every reload); thread-safe. A router built with
+/// the previous snapshot's router shares its key ledgers (key states carry over) and keeps the
+/// upstreams the new config dropped as retired: never routed to, still found by name for the
+/// jobs they made.
 
 #include "videogate/config/config.hpp"
 #include "videogate/core/error.hpp"
@@ -17,7 +20,8 @@ namespace videogate::routing {
 /// Everything about one upstream in one place: its config, its dialect and its keys.
 class upstream {
  public:
-  explicit upstream(const config::upstream_config& cfg);
+  /// `cfg` stays alive as long as the upstream; `ledger`: the same upstream's in an older snapshot.
+  upstream(std::shared_ptr<const config::upstream_config> cfg, std::shared_ptr<key_ledger> ledger = nullptr);
   const config::upstream_config& cfg() const noexcept { return *cfg_; }
   const dialects::dialect& dialect() const noexcept { return *dialect_; }
   key_pool& keys() noexcept { return pool_; }
@@ -26,26 +30,30 @@ class upstream {
   const key_ref* by_fingerprint(std::string_view fp) const noexcept { return pool_.by_fingerprint(fp); }
 
  private:
-  const config::upstream_config* cfg_;
+  std::shared_ptr<const config::upstream_config> cfg_;
   std::unique_ptr<dialects::dialect> dialect_;
   key_pool pool_;
 };
 
 class router {
  public:
-  explicit router(std::shared_ptr<const config::config> cfg);
+  explicit router(std::shared_ptr<const config::config> cfg, const router* previous = nullptr);
   /// The upstreams of the model's route, in failover order; model_not_found listing the
   /// models that exist when no route serves it.
   result<std::vector<upstream*>> route(const std::string& model);
-  upstream* find(std::string_view name) noexcept;
-  const std::vector<std::unique_ptr<upstream>>& upstreams() const noexcept { return upstreams_; }
-  /// Every upstream key (for scrubbing vendor messages before they leave).
+  /// An upstream of this config, else a retired one.
+  upstream* find(std::string_view name) const noexcept;
+  /// The upstreams of this config, in config order.
+  const std::vector<std::shared_ptr<upstream>>& upstreams() const noexcept { return upstreams_; }
+  /// Every upstream key, retired ones too (for scrubbing vendor messages before they leave).
   const std::vector<std::string>& secrets() const noexcept { return secrets_; }
   const config::config& cfg() const noexcept { return *cfg_; }
+  const std::shared_ptr<const config::config>& cfg_ptr() const noexcept { return cfg_; }
 
  private:
   std::shared_ptr<const config::config> cfg_;
-  std::vector<std::unique_ptr<upstream>> upstreams_;
+  std::vector<std::shared_ptr<upstream>> upstreams_;
+  std::vector<std::shared_ptr<upstream>> retired_;
   std::vector<std::string> secrets_;
 };
 

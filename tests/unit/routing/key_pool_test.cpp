@@ -84,7 +84,7 @@ class KeyPoolTest : public ::testing::Test {
     pool_ = std::make_unique<key_pool>(cfg_, policy);
   }
   key_pool& pool() { return *pool_; }
-  const key_ref& key(std::size_t i) { return pool_->keys().at(i); }
+  const key_ref& key(std::size_t i) { return *pool_->keys().at(i); }
   const std::string& fp(std::size_t i) { return key(i).fp; }
   key_view view_of(std::size_t i) { return pool_->view().at(i); }
 
@@ -804,12 +804,12 @@ TEST(KeyPool, ViewNeverContainsTheSecret) {
   auto cfg = make_cfg(config::key_strategy::round_robin, 0, keys);
   key_pool pool(cfg);
   // Put every field to work: states with reasons, counters.
-  pool.report(pool.keys()[0], key_event::invalid_key, t0);
-  pool.report(pool.keys()[1], key_event::rate_limited, t0);
-  pool.report(pool.keys()[2], key_event::out_of_credit, t0);
-  pool.report(pool.keys()[5], key_event::transient, t0);
-  pool.request_started(pool.keys()[5]);
-  pool.job_started(pool.keys()[5].fp);
+  pool.report(*pool.keys()[0], key_event::invalid_key, t0);
+  pool.report(*pool.keys()[1], key_event::rate_limited, t0);
+  pool.report(*pool.keys()[2], key_event::out_of_credit, t0);
+  pool.report(*pool.keys()[5], key_event::transient, t0);
+  pool.request_started(*pool.keys()[5]);
+  pool.job_started(pool.keys()[5]->fp);
   auto v = pool.view();
   ASSERT_EQ(v.size(), keys.size());
   for (std::size_t i = 0; i < v.size(); ++i) {
@@ -861,6 +861,7 @@ TEST(KeyPoolEventFor, EveryErrc) {
       {errc::upstream_unavailable, key_event::transient},
       {errc::no_upstream_available, key_event::success},
       {errc::upstream_timeout, key_event::transient},
+      {errc::invalid_config, key_event::success},
       {errc::internal, key_event::success},
   };
   // Every enumerator from ok to internal is listed above.
