@@ -39,6 +39,7 @@ trap 'rm -rf "$DIR"' EXIT
 echo "debootstrap --variant=minbase bookworm $DIR $MIRROR"
 debootstrap --variant=minbase bookworm "$DIR" "$MIRROR"
 # What the official slim image also drops: apt lists, caches, docs, man pages.
-rm -rf "$DIR"/var/lib/apt/lists/* "$DIR"/var/cache/apt/*.bin "$DIR"/usr/share/doc/* "$DIR"/usr/share/man/*
+rm -rf "$DIR"/var/lib/apt/lists/* "$DIR"/var/cache/apt/*.bin "$DIR"/var/cache/apt/archives/*.deb \
+       "$DIR"/usr/share/doc/* "$DIR"/usr/share/man/* "$DIR"/usr/share/info/* "$DIR"/var/log/*.log
 tar -C "$DIR" -c . | podman import - "$IMAGE"
 podman image ls "$IMAGE"

@@ -9,6 +9,8 @@
 #include "videogate/observe/log.hpp"
 #include "videogate/observe/metrics.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/strand.hpp>
@@ -33,6 +35,8 @@ void usage(std::ostream& out) {
   out << "usage: videogate [--config FILE]     run the gateway (default " << default_config_path
       << ";\n                                     without it, the embedded demo config)\n"
          "       videogate --check-config FILE   validate a config, list every error (exit 0 ok, 2 bad)\n"
+         "       videogate --healthcheck URL     GET URL; exit 0 on a 2xx answer within 3 s, else 1\n"
+         "                                     (the container HEALTHCHECK: no curl in the image)\n"
          "       videogate --version\n";
 }
 
@@ -67,6 +71,29 @@ std::string resolve_id_secret(const config::config& cfg) {
   return s;
 }
 
+asio::awaitable<void> probe(http::client& c, std::string url, int* status) {
+  http::client_request req;
+  req.method = "GET";
+  req.url = std::move(url);
+  req.connect_timeout = std::chrono::seconds(3);
+  req.timeout = std::chrono::seconds(3);
+  auto r = co_await c.send(std::move(req));
+  *status = r ? r->status : -1;
+}
+
+int healthcheck(const std::string& url) {
+  asio::io_context ioc;
+  http::client c(ioc.get_executor());
+  int status = 0;
+  asio::co_spawn(ioc, probe(c, url, &status), asio::detached);
+  ioc.run_for(std::chrono::seconds(5));
+  if (status < 200 || status > 299) {
+    std::cerr << "videogate: healthcheck " << url << ": " << (status > 0 ? "HTTP " + std::to_string(status) : "no answer") << '\n';
+    return 1;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -85,6 +112,8 @@ int main(int argc, char** argv) {
       int rc = report(r);
       if (rc == 0) std::cout << argv[i] << ": ok\n";
       return rc;
+    } else if (a == "--healthcheck" && i + 1 < argc) {
+      return healthcheck(argv[++i]);
     } else if (a == "--config" && i + 1 < argc) {
       config_path = argv[++i];
       explicit_config = true;

@@ -102,6 +102,9 @@ class sqlite_store final : public store {
     exec("PRAGMA cache_size = -65536", "set cache size");
     exec("PRAGMA mmap_size = 268435456", "set mmap size");
     exec("PRAGMA wal_autocheckpoint = 10000", "set checkpoint interval");
+    // Sorts and temporary indexes in memory: no temp files outside the store folder (a
+    // read-only root file system in a container has no writable /tmp).
+    exec("PRAGMA temp_store = MEMORY", "keep temporary tables in memory");
     check_schema_version();
     exec(schema_sql, "create schema");
 

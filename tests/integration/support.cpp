@@ -1,5 +1,7 @@
 #include "support.hpp"
 
+#include <cstdlib>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -223,7 +225,9 @@ void stack::write_config(const std::string& yaml) {
 
 void stack::start_gateway(const std::string& yaml) {
   write_config(yaml);
-  gateway = std::make_unique<process>(std::vector<std::string>{VIDEOGATE_BIN, "--config", config_path});
+  // VIDEOGATE_BIN in the environment runs something else in its place (docker/run-in-container.sh).
+  const char* bin = std::getenv("VIDEOGATE_BIN");
+  gateway = std::make_unique<process>(std::vector<std::string>{bin && *bin ? bin : VIDEOGATE_BIN, "--config", config_path});
   gateway_port = port_of(gateway->wait_for_line("listening on"));
 }
 
