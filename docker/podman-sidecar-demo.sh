@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# The compose demo without a Docker engine: the simulated vendor and videogate run from the
-# images (docker/podman-build.sh) on the host's network, as containers of one pod share
-# localhost; the demo app (docker/app, the official openai SDK) runs on the host's Node.js
-# against http://localhost:PORT/v1. Then the config is reloaded with SIGHUP while the container
-# runs. Stops and removes only the containers and volume it made.
+# docker/compose.yaml without a Docker engine, with podman and the images of
+# docker/podman-build.sh: the simulated vendor and videogate on one network (videogate reaches
+# the vendor as http://vendor:9090), and the demo app (docker/app, the official openai SDK) in
+# videogate's network namespace — compose's `network_mode: service:videogate`, a pod's shared
+# localhost — reaching it at http://localhost:8080/v1. Then the config is edited and reloaded
+# with SIGHUP while the container runs. Stops and removes only what it made.
 #
-#   docker/podman-sidecar-demo.sh          # ports 18080 (videogate) and 19090 (vendor)
+#   docker/podman-sidecar-demo.sh
+#
+# The app image: `podman build --build-arg NODE_IMAGE=<a Node 22 image> -t
+# localhost/videogate-demo-app docker/app`; without it the app runs on this host's Node.js
+# against the published port instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-GW_PORT=${GW_PORT:-18080}
-VENDOR_PORT=${VENDOR_PORT:-19090}
+GW_PORT=${GW_PORT:-18080}   # published on 127.0.0.1 for the checks from the host
+APP_IMAGE=${APP_IMAGE:-localhost/videogate-demo-app:latest}
 tag=videogate-demo-$$
 conf=$(mktemp /tmp/videogate-containers.XXXXXX.conf)
 work=$(mktemp -d /tmp/videogate-demo.XXXXXX)
@@ -19,22 +24,25 @@ pm() { podman --runtime runc "$@"; }
 cleanup() {
   pm rm -f -t 10 "$tag-videogate" "$tag-vendor" >/dev/null 2>&1 || true
   pm volume rm -f "$tag-data" >/dev/null 2>&1 || true
+  pm network rm -f "$tag-net" >/dev/null 2>&1 || true
   rm -rf "$conf" "$work"
 }
 trap cleanup EXIT
 
-pm run -d --name "$tag-vendor" --network host --read-only localhost/videogate-mock:latest \
-  --listen "127.0.0.1:$VENDOR_PORT" --complete-after-polls 3 >/dev/null
+pm network create "$tag-net" >/dev/null
+pm run -d --name "$tag-vendor" --network "$tag-net" --network-alias vendor --read-only \
+  localhost/videogate-mock:latest --listen 0.0.0.0:9090 --complete-after-polls 3 >/dev/null
 mkdir -m 0755 "$work/config"
 cp docker/config/videogate.yaml "$work/config/videogate.yaml"
 chmod a+r "$work/config/videogate.yaml"
-chmod a+x "$work"
+chmod a+rwx "$work"
 pm volume create "$tag-data" >/dev/null
-pm run -d --name "$tag-videogate" --network host --read-only --cap-drop ALL \
+# The healthcheck's systemd timer cannot start without systemd (a harmless error here); the
+# check itself runs below with `podman healthcheck run`.
+pm run -d --name "$tag-videogate" --network "$tag-net" -p "127.0.0.1:$GW_PORT:8080" --read-only --cap-drop ALL \
   -v "$work/config:/etc/videogate:ro" -v "$tag-data:/var/lib/videogate" \
-  -e VIDEOGATE_LISTEN="127.0.0.1:$GW_PORT" -e VIDEOGATE_HEALTH_URL="http://127.0.0.1:$GW_PORT/healthz" \
-  -e VIDEOGATE_VENDOR_URL="http://127.0.0.1:$VENDOR_PORT" -e VENDOR_KEY_1=demo-key-1 -e VENDOR_KEY_2=demo-key-2 \
-  -e VIDEOGATE_ADMIN_KEY=demo-admin-key localhost/videogate:latest >/dev/null
+  -e VIDEOGATE_VENDOR_URL=http://vendor:9090 -e VENDOR_KEY_1=demo-key-1 -e VENDOR_KEY_2=demo-key-2 \
+  -e VIDEOGATE_ADMIN_KEY=demo-admin-key localhost/videogate:latest >/dev/null 2>"$work/run.err" || { cat "$work/run.err"; exit 1; }
 
 for _ in $(seq 1 100); do
   pm healthcheck run "$tag-videogate" >/dev/null 2>&1 && break
@@ -43,8 +51,15 @@ done
 echo "healthcheck: $(pm healthcheck run "$tag-videogate" >/dev/null 2>&1 && echo healthy || echo unhealthy)"
 echo "user in the container: $(pm exec "$tag-videogate" id -u)"
 
-(cd docker/app && npm ci --no-audit --no-fund --silent)
-OPENAI_BASE_URL="http://localhost:$GW_PORT/v1" OPENAI_API_KEY=unused DEMO_OUT="$work/video.mp4" node docker/app/demo.mjs
+if pm image exists "$APP_IMAGE"; then
+  echo "app: $APP_IMAGE in videogate's network namespace, OPENAI_BASE_URL=http://localhost:8080/v1"
+  pm run --rm --network "container:$tag-videogate" -v "$work:/out" -e OPENAI_BASE_URL=http://localhost:8080/v1 \
+    -e OPENAI_API_KEY=unused -e DEMO_OUT=/out/video.mp4 "$APP_IMAGE"
+else
+  echo "app: this host's Node.js, OPENAI_BASE_URL=http://localhost:$GW_PORT/v1 (no $APP_IMAGE)"
+  (cd docker/app && npm ci --no-audit --no-fund --silent)
+  OPENAI_BASE_URL="http://localhost:$GW_PORT/v1" OPENAI_API_KEY=unused DEMO_OUT="$work/video.mp4" node docker/app/demo.mjs
+fi
 cmp -s "$work/video.mp4" tests/fixtures/sample.mp4 && echo "the download is byte-identical to tests/fixtures/sample.mp4"
 
 # Reload: add a key, SIGHUP the container, see it in /admin/keys.

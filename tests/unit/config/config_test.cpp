@@ -1,6 +1,7 @@
 #include "videogate/config/config.hpp"
 
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
 
 #include <chrono>
 #include <filesystem>
@@ -791,6 +792,35 @@ TEST_F(config_test, shipped_example_yaml_validates_with_its_env) {
   EXPECT_EQ(r.cfg->upstreams.size(), 2u);
   EXPECT_EQ(r.cfg->models(), (std::vector<std::string>{"sora-2", "sora-2-pro"}));
   EXPECT_EQ(r.cfg->clients.at(0).key, "web");
+}
+
+TEST_F(config_test, container_configs_validate_with_their_env) {
+  const std::string docker_dir = repo_config_dir + "/../docker";
+  // The image's default config: keys from the environment, nothing else required.
+  auto without = load_file(docker_dir + "/config/videogate.yaml", &lookup);
+  EXPECT_FALSE(without.cfg);
+  EXPECT_EQ(without.errors.size(), 2u) << dump(without);
+  fake_env()["VENDOR_KEY_1"] = "k1";
+  fake_env()["VENDOR_KEY_2"] = "k2";
+  auto image = load_file(docker_dir + "/config/videogate.yaml", &lookup);
+  ASSERT_TRUE(image.cfg) << dump(image);
+  EXPECT_EQ(image.cfg->listen_host, "0.0.0.0");
+  EXPECT_EQ(image.cfg->listen_port, 8080) << "the port the Dockerfile's EXPOSE and HEALTHCHECK use";
+  EXPECT_EQ(image.cfg->store.path, "/var/lib/videogate/videogate.db") << "the image's volume";
+  EXPECT_EQ(image.cfg->log.format, "json");
+  EXPECT_TRUE(image.cfg->admin.key.empty());
+  EXPECT_EQ(image.cfg->upstreams.at(0).keys, (std::vector<std::string>{"k1", "k2"}));
+
+  // The Kubernetes manifest's ConfigMap.
+  std::string embedded;
+  for (auto& doc : YAML::LoadAllFromFile(docker_dir + "/k8s/videogate-sidecar.yaml"))
+    if (doc["kind"].as<std::string>() == "ConfigMap") embedded = doc["data"]["videogate.yaml"].as<std::string>();
+  ASSERT_FALSE(embedded.empty());
+  fake_env()["VIDEOGATE_IDS_SECRET"] = "s";
+  auto k8s = load_text(embedded, "videogate-sidecar.yaml", &lookup);
+  ASSERT_TRUE(k8s.cfg) << dump(k8s);
+  EXPECT_EQ(k8s.cfg->listen_host, "127.0.0.1") << "a sidecar listens on the pod's localhost";
+  EXPECT_EQ(k8s.cfg->store.path.rfind("/var/lib/videogate/", 0), 0u);
 }
 
 TEST_F(config_test, process_env_reads_the_environment) {
