@@ -18,25 +18,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::string config(const std::string& keys, const std::string& extra = "", const std::string& upstream_extra = "") {
-  return R"(
-listen: "127.0.0.1:0"
-log: { level: info }
-store: { kind: sqlite, path: "${DIR}/videogate.db" }
-ids: { secret: "integration-secret-0123456789" }
-admin: { key: "admin-secret-key" }
-)" + extra + R"(
-upstreams:
-  - name: vendor
-    dialect: openai
-    base_url: "${MOCK_URL}"
-    request_format: json
-    keys: )" + keys + R"(
-    poll_interval: 0ms
-    timeout: 10s
-)" + upstream_extra;
-}
-
 videogate::http::client_response create(stack& s, videogate::http::header_list extra = {}) {
   extra.emplace_back("Content-Type", "application/json");
   return request("POST", s.gw("/v1/videos"), extra, R"({"prompt":"a calico cat playing a piano","seconds":"4"})");
@@ -81,7 +62,7 @@ json::object key_view(stack& s, const std::string& prefix) {
 TEST(keys, rate_limited_key_is_skipped_and_cools_for_retry_after) {
   stack s;
   s.start_mock({"--retry-after", "7"});
-  s.start_gateway(config(R"(["ratelimit-a", "good-b"])"));
+  s.start_gateway(openai_config(R"(["ratelimit-a", "good-b"])"));
   for (int i = 0; i < 4; ++i) EXPECT_EQ(create(s).status, 200);
   EXPECT_EQ(creates_with(s, "ratelimit-a"), 1) << "a cooling key is not asked again";
   EXPECT_EQ(creates_with(s, "good-b"), 4);
@@ -96,7 +77,7 @@ TEST(keys, rate_limited_key_is_skipped_and_cools_for_retry_after) {
 TEST(keys, every_key_rate_limited_is_429_with_retry_after) {
   stack s;
   s.start_mock({"--retry-after", "7"});
-  s.start_gateway(config(R"(["ratelimit-a", "ratelimit-b"])"));
+  s.start_gateway(openai_config(R"(["ratelimit-a", "ratelimit-b"])"));
   auto r = create(s);
   EXPECT_EQ(r.status, 429) << r.body;
   EXPECT_EQ(r.header("retry-after"), "7");
@@ -112,7 +93,7 @@ TEST(keys, every_key_rate_limited_is_429_with_retry_after) {
 TEST(keys, invalid_key_is_disabled_and_not_used_again) {
   stack s;
   s.start_mock();
-  s.start_gateway(config(R"(["bad-a", "good-b"])"));
+  s.start_gateway(openai_config(R"(["bad-a", "good-b"])"));
   for (int i = 0; i < 4; ++i) EXPECT_EQ(create(s).status, 200);
   EXPECT_EQ(creates_with(s, "bad-a"), 1);
   auto k = key_view(s, "bad-a");
@@ -124,7 +105,7 @@ TEST(keys, invalid_key_is_disabled_and_not_used_again) {
 TEST(keys, out_of_credit_key_is_disabled) {
   stack s;
   s.start_mock();
-  s.start_gateway(config(R"(["nocredit-a", "good-b"])"));
+  s.start_gateway(openai_config(R"(["nocredit-a", "good-b"])"));
   for (int i = 0; i < 3; ++i) EXPECT_EQ(create(s).status, 200);
   EXPECT_EQ(creates_with(s, "nocredit-a"), 1);
   auto k = key_view(s, "nocredit-a");
@@ -135,7 +116,7 @@ TEST(keys, out_of_credit_key_is_disabled) {
 TEST(keys, no_usable_key_is_503) {
   stack s;
   s.start_mock();
-  s.start_gateway(config(R"(["bad-a", "nocredit-b"])"));
+  s.start_gateway(openai_config(R"(["bad-a", "nocredit-b"])"));
   auto r = create(s);
   EXPECT_EQ(r.status, 503) << r.body;
   EXPECT_NE(r.body.find("no_upstream_available"), std::string::npos);
@@ -146,7 +127,7 @@ TEST(keys, no_usable_key_is_503) {
 TEST(keys, three_server_errors_in_a_row_cool_the_key) {
   stack s;
   s.start_mock();
-  s.start_gateway(config(R"(["error500-a"])"));
+  s.start_gateway(openai_config(R"(["error500-a"])"));
   for (int i = 0; i < 3; ++i) EXPECT_EQ(create(s).status, 502);
   auto r = create(s);
   EXPECT_EQ(r.status, 429) << r.body;
@@ -160,7 +141,7 @@ TEST(keys, three_server_errors_in_a_row_cool_the_key) {
 TEST(keys, timeout_after_send_is_504_and_never_a_second_job) {
   stack s;
   s.start_mock({"--slow-ms", "3000"});
-  auto cfg = config(R"(["slow-a", "good-b"])");
+  auto cfg = openai_config(R"(["slow-a", "good-b"])");
   cfg.replace(cfg.find("timeout: 10s"), 12, "timeout: 1s");
   s.start_gateway(cfg);
   auto r = create(s);
@@ -173,7 +154,7 @@ TEST(keys, timeout_after_send_is_504_and_never_a_second_job) {
 TEST(keys, idempotent_duplicates_make_one_vendor_job) {
   stack s;
   s.start_mock({"--slow-ms", "800"});
-  s.start_gateway(config(R"(["slow-a"])"));
+  s.start_gateway(openai_config(R"(["slow-a"])"));
   std::vector<std::string> ids(5);
   std::vector<std::thread> ts;
   for (int i = 0; i < 5; ++i)
@@ -195,7 +176,7 @@ TEST(keys, idempotent_duplicates_make_one_vendor_job) {
 TEST(keys, job_caps_move_to_the_next_key_and_free_when_jobs_finish) {
   stack s;
   s.start_mock({"--complete-after-polls", "1000"});
-  s.start_gateway(config(R"(["good-a", "good-b"])", "", "    max_jobs_per_key: 1\n"));
+  s.start_gateway(openai_config(R"(["good-a", "good-b"])", "", "    max_jobs_per_key: 1\n"));
   auto first = create(s);
   ASSERT_EQ(first.status, 200);
   ASSERT_EQ(create(s).status, 200);
@@ -217,7 +198,7 @@ TEST(keys, job_caps_move_to_the_next_key_and_free_when_jobs_finish) {
 TEST(keys, caps_survive_a_restart) {
   stack s;
   s.start_mock({"--complete-after-polls", "1000"});
-  auto cfg = config(R"(["good-a"])", "", "    max_jobs_per_key: 1\n");
+  auto cfg = openai_config(R"(["good-a"])", "", "    max_jobs_per_key: 1\n");
   s.start_gateway(cfg);
   ASSERT_EQ(create(s).status, 200);
   s.gateway->signal(SIGTERM);
@@ -229,7 +210,7 @@ TEST(keys, caps_survive_a_restart) {
 TEST(keys, job_watcher_records_terminal_states_without_client_polls) {
   stack s;
   s.start_mock({"--complete-after-polls", "1000"});
-  s.start_gateway(config(R"(["good-a"])", "", "    max_jobs_per_key: 1\n"));
+  s.start_gateway(openai_config(R"(["good-a"])", "", "    max_jobs_per_key: 1\n"));
   ASSERT_EQ(create(s).status, 200);
   EXPECT_EQ(key_view(s, "good-a").at("unfinished_jobs").as_int64(), 1);
   auto list = json::parse(request("GET", s.vendor("/v1/videos"), {{"Authorization", "Bearer good-a"}}).body);
@@ -248,7 +229,7 @@ TEST(keys, job_watcher_records_terminal_states_without_client_polls) {
 TEST(keys, admin_needs_the_admin_key) {
   stack s;
   s.start_mock();
-  s.start_gateway(config(R"(["good-a"])"));
+  s.start_gateway(openai_config(R"(["good-a"])"));
   EXPECT_EQ(request("GET", s.gw("/admin/keys")).status, 404);
   EXPECT_EQ(request("GET", s.gw("/admin/keys"), {{"Authorization", "Bearer wrong"}}).status, 404);
   EXPECT_EQ(request("GET", s.gw("/admin/keys"), {{"Authorization", "Bearer admin-secret-key"}}).status, 200);
@@ -260,7 +241,7 @@ TEST(keys, admin_needs_the_admin_key) {
 TEST(keys, burst_of_100_lands_only_on_good_keys) {
   stack s;
   s.start_mock({"--complete-after-polls", "1"});
-  s.start_gateway(config(R"(["bad-1", "nocredit-2", "ratelimit-3", "good-4", "good-5"])"));
+  s.start_gateway(openai_config(R"(["bad-1", "nocredit-2", "ratelimit-3", "good-4", "good-5"])"));
   std::vector<std::string> ids(100);
   std::vector<int> statuses(100);
   std::vector<std::thread> ts;

@@ -25,26 +25,6 @@ namespace {
 
 const char* admin = "Bearer admin-secret-key";
 
-/// A config with these keys for the one upstream; `extra` goes at the top level.
-std::string config(const std::string& keys, const std::string& extra = "") {
-  return R"(
-listen: "127.0.0.1:0"
-log: { level: info }
-store: { kind: sqlite, path: "${DIR}/videogate.db" }
-ids: { secret: "integration-secret-0123456789" }
-admin: { key: "admin-secret-key" }
-)" + extra + R"(
-upstreams:
-  - name: vendor
-    dialect: openai
-    base_url: "${MOCK_URL}"
-    request_format: json
-    keys: )" + keys + R"(
-    poll_interval: 0ms
-    timeout: 10s
-)";
-}
-
 /// How many reloads /metrics counts with `result` ("ok" or "error").
 long reloads(stack& s, const std::string& result) {
   auto body = request("GET", s.gw("/metrics")).body;
@@ -106,8 +86,8 @@ class keepalive_client {
 TEST(reload, under_load_fails_no_request) {
   stack s;
   s.start_mock({"--complete-after-polls", "2"});
-  const auto a = config(R"(["good-key-1", "good-key-2"])");
-  const auto b = config(R"(["good-key-2", "good-key-1", "good-key-3"])",
+  const auto a = openai_config(R"(["good-key-1", "good-key-2"])");
+  const auto b = openai_config(R"(["good-key-2", "good-key-1", "good-key-3"])",
                         "limits: { max_body_bytes: 2097152, request_timeout: 30s }\n");
   s.start_gateway(a);
 
@@ -201,11 +181,11 @@ TEST(reload, under_load_fails_no_request) {
 TEST(reload, a_bad_config_is_refused_and_the_running_one_stays) {
   stack s;
   s.start_mock();
-  s.start_gateway(config(R"(["good-key-1"])"));
+  s.start_gateway(openai_config(R"(["good-key-1"])"));
   ASSERT_EQ(create(s).status, 200);
 
   // Two errors: an unknown key and a duration that is not one.
-  s.write_config(config(R"(["good-key-1"])", "limitz: {}\n") + "    connect_timeout: soon\n");
+  s.write_config(openai_config(R"(["good-key-1"])", "limitz: {}\n") + "    connect_timeout: soon\n");
   auto r = request("POST", s.gw("/admin/reload"), {{"Authorization", admin}});
   EXPECT_EQ(r.status, 422) << r.body;
   auto doc = json::parse(r.body);
@@ -242,7 +222,7 @@ TEST(reload, a_bad_config_is_refused_and_the_running_one_stays) {
 TEST(reload, key_states_carry_over_and_a_removed_key_finishes_its_jobs) {
   stack s;
   s.start_mock({"--complete-after-polls", "3"});
-  s.start_gateway(config(R"(["bad-key-1", "good-key-1"])"));
+  s.start_gateway(openai_config(R"(["bad-key-1", "good-key-1"])"));
   // The first create meets bad-key-1 (401 → disabled) and lands on good-key-1.
   auto first = create(s);
   ASSERT_EQ(first.status, 200) << first.body;
@@ -250,7 +230,7 @@ TEST(reload, key_states_carry_over_and_a_removed_key_finishes_its_jobs) {
   ASSERT_EQ(key_state(s, "bad-key-1"), "disabled");
 
   // good-key-1 leaves the config, good-key-2 comes in; bad-key-1 stays.
-  s.write_config(config(R"(["bad-key-1", "good-key-2"])"));
+  s.write_config(openai_config(R"(["bad-key-1", "good-key-2"])"));
   auto r = request("POST", s.gw("/admin/reload"), {{"Authorization", admin}});
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(key_state(s, "bad-key-1"), "disabled") << "a key that stays keeps its state";
@@ -281,11 +261,11 @@ TEST(reload, key_states_carry_over_and_a_removed_key_finishes_its_jobs) {
 TEST(reload, limits_and_clients_change_at_once_restart_only_keys_are_reported) {
   stack s;
   s.start_mock();
-  s.start_gateway(config(R"(["good-key-1"])"));
+  s.start_gateway(openai_config(R"(["good-key-1"])"));
   ASSERT_EQ(create(s).status, 200);
 
   // A smaller body cap, a client key, and a store path that only a restart can change.
-  auto next = config(R"(["good-key-1"])",
+  auto next = openai_config(R"(["good-key-1"])",
                      "limits: { max_body_bytes: 1000, request_timeout: 20s }\n"
                      "clients: [ { name: app, key: \"client-key-1\" } ]\n");
   auto at = next.find("videogate.db");

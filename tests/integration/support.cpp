@@ -208,6 +208,25 @@ void stack::start_mock(std::vector<std::string> mock_args) {
   mock_port = port_of(mock->wait_for_line("listening on"));
 }
 
+std::string openai_config(const std::string& keys, const std::string& extra, const std::string& upstream_extra) {
+  return R"(
+listen: "127.0.0.1:0"
+log: { level: info }
+store: { kind: sqlite, path: "${DIR}/videogate.db" }
+ids: { secret: "integration-secret-0123456789" }
+admin: { key: "admin-secret-key" }
+)" + extra + R"(
+upstreams:
+  - name: vendor
+    dialect: openai
+    base_url: "${MOCK_URL}"
+    request_format: json
+    keys: )" + keys + R"(
+    poll_interval: 0ms
+    timeout: 10s
+)" + upstream_extra;
+}
+
 void stack::write_config(const std::string& yaml) {
   auto text = yaml;
   auto replace_all = [&](const std::string& from, const std::string& to) {

@@ -56,6 +56,11 @@ std::string raw_exchange(int port, const std::string& bytes);
 std::string read_file(const std::filesystem::path& p);
 void write_file(const std::filesystem::path& p, const std::string& text);
 
+/// A gateway config with one openai-dialect upstream `vendor` (JSON creates, poll_interval 0)
+/// holding `keys` (a YAML list), admin key "admin-secret-key"; `extra` goes at the top level,
+/// `upstream_extra` after the upstream. ${DIR} and ${MOCK_URL} as in stack::write_config.
+std::string openai_config(const std::string& keys, const std::string& extra = "", const std::string& upstream_extra = "");
+
 /// The mock vendor and a gateway configured against it.
 struct stack {
   temp_dir dir;
