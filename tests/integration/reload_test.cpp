@@ -258,7 +258,7 @@ TEST(reload, key_states_carry_over_and_a_removed_key_finishes_its_jobs) {
   EXPECT_EQ(last.at("key"), "good-key-2");
 }
 
-TEST(reload, limits_and_clients_change_at_once_restart_only_keys_are_reported) {
+TEST(reload, limits_clients_and_log_change_at_once_restart_only_keys_are_reported) {
   stack s;
   s.start_mock();
   s.start_gateway(openai_config(R"(["good-key-1"])"));
@@ -270,6 +270,8 @@ TEST(reload, limits_and_clients_change_at_once_restart_only_keys_are_reported) {
                      "clients: [ { name: app, key: \"client-key-1\" } ]\n");
   auto at = next.find("videogate.db");
   next.replace(at, 12, "other.db");
+  at = next.find("log: { level: info }");  // and the log turns to JSON
+  next.replace(at, 20, "log: { level: info, format: json }");
   s.write_config(next);
   auto r = request("POST", s.gw("/admin/reload"), {{"Authorization", admin}});
   ASSERT_EQ(r.status, 200) << r.body;
@@ -286,6 +288,11 @@ TEST(reload, limits_and_clients_change_at_once_restart_only_keys_are_reported) {
   auto small = request("POST", s.gw("/v1/videos"), {{"Content-Type", "application/json"}, {"Authorization", "Bearer client-key-1"}},
                        R"({"prompt":"a calico cat playing a piano","seconds":"4"})");
   EXPECT_EQ(small.status, 200) << small.body;
+  // Lines logged after the reload are JSON objects.
+  auto log = s.gateway->stderr_text();
+  auto last_line = log.substr(log.rfind('\n', log.size() - 2) + 1);
+  EXPECT_TRUE(last_line.starts_with("{\"ts\":")) << last_line;
+  EXPECT_NO_THROW(json::parse(last_line)) << last_line;
   // The store did not move.
   EXPECT_TRUE(std::filesystem::exists(s.dir.path / "videogate.db"));
   EXPECT_FALSE(std::filesystem::exists(s.dir.path / "other.db"));
