@@ -57,8 +57,9 @@ if pm image exists "$APP_IMAGE"; then
     -e OPENAI_API_KEY=unused -e DEMO_OUT=/out/video.mp4 "$APP_IMAGE"
 else
   echo "app: this host's Node.js, OPENAI_BASE_URL=http://localhost:$GW_PORT/v1 (no $APP_IMAGE)"
-  (cd docker/app && npm ci --no-audit --no-fund --silent)
-  OPENAI_BASE_URL="http://localhost:$GW_PORT/v1" OPENAI_API_KEY=unused DEMO_OUT="$work/video.mp4" node docker/app/demo.mjs
+  cp -r docker/app "$work/app"   # installs into the temporary copy, not the work tree
+  (cd "$work/app" && npm ci --no-audit --no-fund --silent)
+  OPENAI_BASE_URL="http://localhost:$GW_PORT/v1" OPENAI_API_KEY=unused DEMO_OUT="$work/video.mp4" node "$work/app/demo.mjs"
 fi
 cmp -s "$work/video.mp4" tests/fixtures/sample.mp4 && echo "the download is byte-identical to tests/fixtures/sample.mp4"
 

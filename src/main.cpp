@@ -16,6 +16,7 @@
 #include <boost/asio/strand.hpp>
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -35,7 +36,7 @@ void usage(std::ostream& out) {
   out << "usage: videogate [--config FILE]     run the gateway (default " << default_config_path
       << ";\n                                     without it, the embedded demo config)\n"
          "       videogate --check-config FILE   validate a config, list every error (exit 0 ok, 2 bad)\n"
-         "       videogate --healthcheck URL     GET URL; exit 0 on a 2xx answer within 3 s, else 1\n"
+         "       videogate --healthcheck URL     GET URL; exit 0 on a 2xx answer within 4 s, else 1\n"
          "                                     (the container HEALTHCHECK: no curl in the image)\n"
          "       videogate --version\n";
 }
@@ -75,8 +76,8 @@ asio::awaitable<void> probe(http::client& c, std::string url, int* status) {
   http::client_request req;
   req.method = "GET";
   req.url = std::move(url);
-  req.connect_timeout = std::chrono::seconds(3);
-  req.timeout = std::chrono::seconds(3);
+  req.connect_timeout = std::chrono::seconds(2);  // together at most 4 s: within the
+  req.timeout = std::chrono::seconds(2);          // HEALTHCHECK's 5 s, and run() ends by itself
   auto r = co_await c.send(std::move(req));
   *status = r ? r->status : -1;
 }
@@ -86,7 +87,7 @@ int healthcheck(const std::string& url) {
   http::client c(ioc.get_executor());
   int status = 0;
   asio::co_spawn(ioc, probe(c, url, &status), asio::detached);
-  ioc.run_for(std::chrono::seconds(5));
+  ioc.run();  // bounded by the request's own timeouts; nothing outlives the client
   if (status < 200 || status > 299) {
     std::cerr << "videogate: healthcheck " << url << ": " << (status > 0 ? "HTTP " + std::to_string(status) : "no answer") << '\n';
     return 1;
@@ -97,6 +98,9 @@ int healthcheck(const std::string& url) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Until the reload handler is installed (after the store is open), a SIGHUP — a config
+  // tool's or the kubelet's — must not kill the process, as its default action would.
+  ::signal(SIGHUP, SIG_IGN);
   std::string config_path;
   bool explicit_config = false;
   for (int i = 1; i < argc; ++i) {

@@ -701,6 +701,12 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
     auto up = ctx.snap->find(f->upstream);
     auto key = up ? up->by_fingerprint(f->key_fp) : nullptr;
     if (!up || !key) co_return error_response(ctx, fail(errc::no_upstream_available, "The upstream key that made this video is no longer configured."));
+    // A remix is a new job: never on a key or upstream that a reload took out of the config
+    // (those only finish the jobs they made).
+    if (!ctx.snap->configured(up) || !up->keys().configured(key->fp))
+      co_return error_response(ctx, fail(errc::no_upstream_available,
+                                         "The upstream key that made this video was removed from the config; it serves no new jobs, "
+                                         "and a remix is one."));
     ctx.upstream = f->upstream;
     ctx.key_fp = f->key_fp;
     auto call = up->dialect().remix(f->upstream_id, *prompt, up->cfg());
@@ -908,6 +914,19 @@ struct service::impl : std::enable_shared_from_this<service::impl> {
       return rep;
     }
     rep.needs_restart = restart_only_changes(*d.cfg, next->cfg());
+    // Keys new to the process (added back after a restart without them, or a new upstream)
+    // may have unfinished jobs in the store: count them as start-up does, so their caps hold.
+    if (auto fresh = next->fresh_keys(); !fresh.empty()) {
+      try {
+        std::map<std::pair<std::string, std::string>, int> counts;
+        auto jobs = d.store->run_blocking([](jobs::store& s) { return s.unfinished(1'000'000); });
+        for (auto& j : jobs) ++counts[{j.upstream, j.key_fp}];
+        for (auto& k : fresh)
+          if (auto it = counts.find(k); it != counts.end()) next->find(k.first)->keys().set_unfinished(k.second, it->second);
+      } catch (const std::exception& e) {
+        spdlog::warn("reload: cannot count the unfinished jobs of new keys: {}", e.what());
+      }
+    }
     current.store(next);
     rep.applied = true;
     if (d.on_reload) d.on_reload(next->cfg());

@@ -7,8 +7,9 @@
 
 namespace videogate::routing {
 
-key_ledger::entry& key_ledger::enter(const std::string& secret, const std::string& fp) {
+key_ledger::entry& key_ledger::enter(const std::string& secret, const std::string& fp, bool* made) {
   auto it = by_fp_.find(fp);
+  if (made) *made = it == by_fp_.end();
   if (it == by_fp_.end()) it = by_fp_.emplace(fp, std::make_unique<entry>(entry{{secret, fp}, {}, 0, 0})).first;
   return *it->second;
 }
@@ -29,10 +30,18 @@ key_pool::key_pool(const config::upstream_config& cfg, key_policy policy, std::s
     : cfg_(&cfg), policy_(policy), ledger_(ledger ? std::move(ledger) : std::make_shared<key_ledger>()) {
   std::lock_guard lk(ledger_->mu);
   for (auto& k : cfg.keys) {
-    auto& e = ledger_->enter(k, jobs::key_fingerprint(k));  // the config refuses duplicates
+    bool made = false;
+    auto& e = ledger_->enter(k, jobs::key_fingerprint(k), &made);  // the config refuses duplicates
     slots_.push_back(&e);
     keys_.push_back(&e.key);
+    if (made) fresh_.push_back(e.key.fp);
   }
+}
+
+bool key_pool::configured(std::string_view fp) const noexcept {
+  for (auto* k : keys_)
+    if (k->fp == fp) return true;
+  return false;
 }
 
 key_pool::choice key_pool::candidates(key_clock::time_point now) {

@@ -4,10 +4,19 @@
 
 namespace videogate::routing {
 
-upstream::upstream(std::shared_ptr<const config::upstream_config> cfg, std::shared_ptr<key_ledger> ledger)
-    : cfg_(std::move(cfg)), dialect_(dialects::make_dialect(cfg_->dialect)), pool_(*cfg_, {}, std::move(ledger)) {
-  if (!dialect_) throw std::runtime_error("upstream '" + cfg_->name + "': this build does not implement its dialect");
+namespace {
+
+std::unique_ptr<dialects::dialect> dialect_for(const config::upstream_config& cfg) {
+  auto d = dialects::make_dialect(cfg.dialect);
+  // Before the key pool exists: a refused config leaves nothing in the shared ledgers.
+  if (!d) throw std::runtime_error("upstream '" + cfg.name + "': this build does not implement its dialect");
+  return d;
 }
+
+}  // namespace
+
+upstream::upstream(std::shared_ptr<const config::upstream_config> cfg, std::shared_ptr<key_ledger> ledger)
+    : cfg_(std::move(cfg)), dialect_(dialect_for(*cfg_)), pool_(*cfg_, {}, std::move(ledger)) {}
 
 router::router(std::shared_ptr<const config::config> cfg, const router* previous) : cfg_(std::move(cfg)) {
   for (auto& u : cfg_->upstreams) {
@@ -40,6 +49,19 @@ result<std::vector<upstream*>> router::route(const std::string& model) {
   std::vector<upstream*> out;
   for (auto& name : r->upstreams)
     if (auto u = find(name)) out.push_back(u);
+  return out;
+}
+
+bool router::configured(const upstream* u) const noexcept {
+  for (auto& c : upstreams_)
+    if (c.get() == u) return true;
+  return false;
+}
+
+std::vector<std::pair<std::string, std::string>> router::fresh_keys() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto& u : upstreams_)
+    for (auto& fp : u->keys().fresh()) out.emplace_back(u->cfg().name, fp);
   return out;
 }
 

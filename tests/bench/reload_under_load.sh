@@ -66,8 +66,10 @@ LUA
 
 wrk -t1 -c"$conns" -d"${dur}s" "$gw/v1/videos/$id" >"$tmp/get.txt" &
 w1=$!
+pids+=($w1)
 wrk -t1 -c"$conns" -d"${dur}s" -s "$tmp/post.lua" "$gw/v1/videos" >"$tmp/post.txt" &
 w2=$!
+pids+=($w2)
 n=0
 end=$((SECONDS + dur - 1))
 while ((SECONDS < end)); do
@@ -75,13 +77,14 @@ while ((SECONDS < end)); do
   if ((n % 4 < 2)); then
     kill -HUP "$vgpid"
   else
-    curl -sf -o /dev/null -X POST -H 'Authorization: Bearer bench-admin-key' "$gw/admin/reload"
+    curl -sf -o /dev/null -X POST -H 'Authorization: Bearer bench-admin-key' "$gw/admin/reload" || echo "POST /admin/reload failed" >&2
   fi
   n=$((n + 1))
   sleep 0.1
 done
 wait "$w1" "$w2"
-sleep 0.2  # the last SIGHUP's reload
+reloads() { curl -sf "$gw/metrics" | grep -oP '^videogate_config_reloads_total\{result="ok"\} \K[0-9]+' || echo 0; }
+for _ in $(seq 100); do [[ $(reloads) -ge $n ]] && break; sleep 0.05; done  # the last SIGHUP's reload
 report() {
   local f=$1 name=$2
   local reqs non2xx sock

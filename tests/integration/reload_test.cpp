@@ -139,21 +139,39 @@ TEST(reload, under_load_fails_no_request) {
   };
   std::vector<std::thread> workers;
   for (int i = 0; i < 4; ++i) workers.emplace_back(worker);
+  // The workers stop and are joined however the test ends (a failed ASSERT returns early).
+  struct joiner {
+    std::atomic<bool>& stop;
+    std::vector<std::thread>& threads;
+    ~joiner() {
+      stop = true;
+      for (auto& t : threads)
+        if (t.joinable()) t.join();
+    }
+  } join_workers{stop, workers};
+  auto first_failure = [&] {
+    std::lock_guard lk(mu);
+    return failures.empty() ? std::string("-") : failures.front();
+  };
 
   // Lets `n` more requests through (bounded: a hung gateway fails the test, not the run).
   auto progress = [&](int n) {
     auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    for (int seen = ok.load(); ok.load() < seen + n && failed == 0 && std::chrono::steady_clock::now() < until;)
+    for (int seen = ok.load(); failed == 0 && std::chrono::steady_clock::now() < until;) {
+      if (ok.load() >= seen + n) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return false;
   };
   // Ten reloads while they run, alternating the two configs and the two ways to ask.
   const int rounds = 10;
   for (int i = 0; i < rounds; ++i) {
-    progress(20);  // some requests on the current config first
+    // Some requests on the current config first.
+    ASSERT_TRUE(progress(20)) << "before reload " << i << ": " << failed.load() << " failed, first: " << first_failure();
     s.write_config(i % 2 == 0 ? b : a);
     if (i % 2 == 0) {
       s.gateway->signal(SIGHUP);
-      wait_reloads(s, "ok", i + 1);
+      ASSERT_NO_FATAL_FAILURE(wait_reloads(s, "ok", i + 1));
     } else {
       auto r = request("POST", s.gw("/admin/reload"), {{"Authorization", admin}});
       ASSERT_EQ(r.status, 200) << r.body;
@@ -162,13 +180,13 @@ TEST(reload, under_load_fails_no_request) {
       EXPECT_TRUE(doc.at("needs_restart").as_array().empty()) << r.body;
     }
   }
-  progress(20);
+  EXPECT_TRUE(progress(20)) << "after the last reload: " << failed.load() << " failed, first: " << first_failure();
   stop = true;
   for (auto& t : workers) t.join();
 
   std::printf("reload under load: %d reloads, %d requests ok, %d failed, %d jobs polled to completed\n", rounds,
               ok.load(), failed.load(), completed.load());
-  EXPECT_EQ(failed.load(), 0) << (failures.empty() ? "" : failures.front());
+  EXPECT_EQ(failed.load(), 0) << first_failure();
   EXPECT_GT(completed.load(), 0);
   EXPECT_EQ(reloads(s, "ok"), rounds);
   EXPECT_EQ(reloads(s, "error"), 0);
@@ -199,7 +217,7 @@ TEST(reload, a_bad_config_is_refused_and_the_running_one_stays) {
 
   // SIGHUP with the same file: refused too, logged, and the gateway serves on.
   s.gateway->signal(SIGHUP);
-  wait_reloads(s, "error", 2);
+  ASSERT_NO_FATAL_FAILURE(wait_reloads(s, "error", 2));
   auto log = s.gateway->stderr_text();
   EXPECT_NE(log.find("reload refused"), std::string::npos);
   EXPECT_NE(log.find("limitz"), std::string::npos);
@@ -249,6 +267,14 @@ TEST(reload, key_states_carry_over_and_a_removed_key_finishes_its_jobs) {
   EXPECT_EQ(content.status, 200);
   EXPECT_GT(content.body.size(), 1000u);
 
+  // A remix is a new job: not on the removed key, and nothing reaches the vendor.
+  auto remixes = s.vendor_count("POST", "/v1/videos/");
+  auto remix = request("POST", s.gw("/v1/videos/" + id + "/remix"), {{"Content-Type", "application/json"}},
+                       R"({"prompt":"the same cat, now on a drum kit"})");
+  EXPECT_EQ(remix.status, 503) << remix.body;
+  EXPECT_NE(remix.body.find("removed from the config"), std::string::npos) << remix.body;
+  EXPECT_EQ(s.vendor_count("POST", "/v1/videos/"), remixes);
+
   // New jobs go to good-key-2 only; the disabled key is not tried again.
   auto before = s.vendor_count("POST", "/v1/videos");
   ASSERT_EQ(create(s).status, 200);
@@ -256,6 +282,38 @@ TEST(reload, key_states_carry_over_and_a_removed_key_finishes_its_jobs) {
   auto log = json::parse(request("GET", s.vendor("/_mock/requests")).body);
   auto& last = log.as_array().back().as_object();
   EXPECT_EQ(last.at("key"), "good-key-2");
+}
+
+TEST(reload, a_key_added_back_counts_its_unfinished_jobs_from_the_store) {
+  stack s;
+  s.start_mock({"--complete-after-polls", "1000"});  // jobs stay in progress
+  s.start_gateway(openai_config(R"(["good-key-1"])", "", "    max_jobs_per_key: 2\n"));
+  ASSERT_EQ(create(s).status, 200);
+  ASSERT_EQ(create(s).status, 200);
+  // A restart without the key: its two unfinished jobs stay in the store, counted by no one.
+  s.gateway->signal(SIGTERM);
+  ASSERT_EQ(s.gateway->wait(), 0);
+  s.start_gateway(openai_config(R"(["good-key-2"])", "", "    max_jobs_per_key: 2\n"));
+  // The key comes back with a reload: its cap must know the two jobs.
+  s.write_config(openai_config(R"(["good-key-1", "good-key-2"])", "", "    max_jobs_per_key: 2\n"));
+  ASSERT_EQ(request("POST", s.gw("/admin/reload"), {{"Authorization", admin}}).status, 200);
+  auto doc = admin_keys(s);
+  int unfinished = -1;
+  for (auto& k : doc.at("data").at(0).at("keys").as_array())
+    if (k.at("fingerprint").as_string() == videogate::jobs::key_fingerprint("good-key-1"))
+      unfinished = static_cast<int>(k.at("unfinished_jobs").as_int64());
+  EXPECT_EQ(unfinished, 2);
+  // So the next two creates go to good-key-2, and the third finds every key at its cap.
+  auto before = s.vendor_count("POST", "/v1/videos");
+  EXPECT_EQ(create(s).status, 200);
+  EXPECT_EQ(create(s).status, 200);
+  EXPECT_EQ(create(s).status, 429);
+  auto log = json::parse(request("GET", s.vendor("/_mock/requests")).body);
+  int with_key_1 = 0;
+  for (auto& e : log.as_array())
+    if (e.at("method") == "POST" && e.at("target") == "/v1/videos" && e.at("key") == "good-key-1") ++with_key_1;
+  EXPECT_EQ(with_key_1, 2) << "only the two jobs made before the restart";
+  EXPECT_EQ(s.vendor_count("POST", "/v1/videos"), before + 2);
 }
 
 TEST(reload, limits_clients_and_log_change_at_once_restart_only_keys_are_reported) {

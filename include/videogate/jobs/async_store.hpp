@@ -14,6 +14,7 @@
 #include <atomic>
 #include <exception>
 #include <functional>
+#include <future>
 #include <mutex>
 #include <vector>
 #include <memory>
@@ -88,6 +89,16 @@ class async_store {
     return call([c = std::move(client), k = std::move(key), not_before](store& s) { return s.find_idempotent(c, k, not_before); });
   }
   auto unfinished(int limit) { return call([limit](store& s) { return s.unfinished(limit); }); }
+
+  /// Runs `f(store&)` on the store thread and blocks the caller until it is done: for rare
+  /// admin work on an I/O thread (a reload), never on the request path.
+  template <class F>
+  auto run_blocking(F f) {
+    std::packaged_task<decltype(f(std::declval<store&>()))()> task([this, &f] { return f(*store_); });
+    auto done = task.get_future();
+    boost::asio::post(pool_, [&task] { task(); });
+    return done.get();
+  }
 
   store& blocking() { return *store_; }  ///< for start-up and tests only
   std::size_t last_batch() const { return last_batch_; }  ///< size of the latest group commit

@@ -48,8 +48,8 @@ class key_ledger {
     int in_flight = 0;
     int unfinished = 0;
   };
-  /// The entry for `secret`, made on first sight. Caller holds `mu`.
-  entry& enter(const std::string& secret, const std::string& fp);
+  /// The entry for `secret`, made on first sight (`*made` tells). Caller holds `mu`.
+  entry& enter(const std::string& secret, const std::string& fp, bool* made = nullptr);
   /// Caller holds `mu`.
   entry* find(std::string_view fp) noexcept;
   /// Every secret ever entered (to scrub vendor messages). Takes `mu`.
@@ -65,6 +65,11 @@ class key_pool {
  public:
   /// `ledger`: the previous snapshot's ledger for this upstream, to carry key states over.
   key_pool(const config::upstream_config& cfg, key_policy policy = {}, std::shared_ptr<key_ledger> ledger = nullptr);
+
+  /// Whether `fp` is a key of this pool's config (not a retired one).
+  bool configured(std::string_view fp) const noexcept;
+  /// Fingerprints of the keys this pool entered into its ledger first (new to the process).
+  const std::vector<std::string>& fresh() const noexcept { return fresh_; }
 
   struct pick {
     const key_ref* key = nullptr;
@@ -105,6 +110,7 @@ class key_pool {
   std::shared_ptr<key_ledger> ledger_;
   std::vector<key_ledger::entry*> slots_;  ///< this config's keys, in order, inside the ledger
   std::vector<const key_ref*> keys_;
+  std::vector<std::string> fresh_;
   std::size_t next_ = 0;
   std::mt19937 rng_{std::random_device{}()};
 };

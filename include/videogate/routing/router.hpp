@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace videogate::routing {
@@ -43,6 +44,11 @@ class router {
   result<std::vector<upstream*>> route(const std::string& model);
   /// An upstream of this config, else a retired one.
   upstream* find(std::string_view name) const noexcept;
+  /// Whether `u` belongs to this config (not a retired upstream).
+  bool configured(const upstream* u) const noexcept;
+  /// (upstream, fingerprint) of the keys this router brought into the process (a reload that
+  /// adds a key or an upstream): their unfinished jobs, if the store has any, are not counted yet.
+  std::vector<std::pair<std::string, std::string>> fresh_keys() const;
   /// The upstreams of this config, in config order.
   const std::vector<std::shared_ptr<upstream>>& upstreams() const noexcept { return upstreams_; }
   /// Every upstream key, retired ones too (for scrubbing vendor messages before they leave).

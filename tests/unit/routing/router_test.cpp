@@ -110,6 +110,8 @@ TEST(RouterReload, ARemovedKeyIsNeverPickedButStillPollsItsJobs) {
 
 TEST(RouterReload, ARemovedUpstreamIsFoundForItsJobsButNeverRouted) {
   router before(load(two_upstreams("sk-a-one-111111", "sk-b-one-333333")));
+  auto& b_keys = before.find("b")->keys();
+  b_keys.report(*b_keys.by_fingerprint(jobs::key_fingerprint("sk-b-one-333333")), key_event::invalid_key, t0);
   router after(load(one_upstream("sk-a-one-111111")), &before);
   ASSERT_NE(after.find("b"), nullptr);
   EXPECT_EQ(after.find("b")->cfg().base_url, "https://b.example.com") << "the retired upstream keeps its own config";
@@ -125,6 +127,26 @@ TEST(RouterReload, ARemovedUpstreamIsFoundForItsJobsButNeverRouted) {
   router fourth(load(two_upstreams("sk-a-one-111111", "sk-b-one-333333")), &third);
   EXPECT_EQ(fourth.upstreams().size(), 2u);
   EXPECT_EQ(fourth.find("b"), fourth.upstreams()[1].get()) << "the configured upstream wins over the retired one";
+  EXPECT_TRUE(fourth.configured(fourth.find("b")));
+  EXPECT_FALSE(third.configured(third.find("b")));
+  // The upstream that comes back takes up its old ledger: its key is still disabled, and no key is new.
+  ASSERT_NE(view_of(fourth, "b", "sk-b-one-333333"), nullptr);
+  EXPECT_EQ(view_of(fourth, "b", "sk-b-one-333333")->state.health, key_health::disabled);
+  EXPECT_TRUE(fourth.fresh_keys().empty());
+}
+
+TEST(RouterReload, KeysNewToTheProcessAreListedAsFresh) {
+  router first(load(one_upstream("sk-a-one-111111")));
+  router second(load(two_upstreams("sk-a-one-111111, sk-a-two-222222", "sk-b-one-333333")), &first);
+  auto fresh = second.fresh_keys();
+  std::sort(fresh.begin(), fresh.end());
+  EXPECT_EQ(fresh, (std::vector<std::pair<std::string, std::string>>{
+                       {"a", jobs::key_fingerprint("sk-a-two-222222")}, {"b", jobs::key_fingerprint("sk-b-one-333333")}}));
+  EXPECT_TRUE(second.find("a")->keys().configured(jobs::key_fingerprint("sk-a-two-222222")));
+  router third(load(one_upstream("sk-a-one-111111")), &second);
+  EXPECT_TRUE(third.fresh_keys().empty());
+  EXPECT_FALSE(third.find("a")->keys().configured(jobs::key_fingerprint("sk-a-two-222222"))) << "retired, not configured";
+  EXPECT_NE(third.find("a")->keys().by_fingerprint(jobs::key_fingerprint("sk-a-two-222222")), nullptr);
 }
 
 TEST(RouterReload, WithoutAPreviousSnapshotEveryKeyStartsHealthy) {
