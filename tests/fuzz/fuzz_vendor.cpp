@@ -1,0 +1,34 @@
+// Vendor answers through each dialect's readers (dialects/*): any status and body must become
+// a job state or a precise error, never a crash. First byte: dialect and operation; second:
+// the HTTP status (from a list of the ones vendors send); the rest: the body.
+#include "videogate/dialects/dialect.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using videogate::config::dialect_kind;
+  if (size < 2) return 0;
+  static const std::unique_ptr<videogate::dialects::dialect> dialects[] = {
+      videogate::dialects::make_dialect(dialect_kind::openai),
+      videogate::dialects::make_dialect(dialect_kind::unified),
+      videogate::dialects::make_dialect(dialect_kind::freesora),
+  };
+  static constexpr int statuses[] = {200, 201, 202, 204, 400, 401, 402, 403, 404, 409, 422, 429, 500, 502, 503, 504};
+  auto& d = *dialects[data[0] % 3];
+  int status = statuses[data[1] % 16];
+  videogate::http::header_list headers{{"Content-Type", "application/json"}};
+  if (data[1] & 0x10) headers.emplace_back("Retry-After", "7");
+  std::string_view body(reinterpret_cast<const char*>(data) + 2, size - 2);
+  auto r = (data[0] & 0x80) ? d.read_status(status, headers, body) : d.read_create(status, headers, body);
+  if (r) {
+    auto& st = r->status;
+    if (st != "queued" && st != "in_progress" && st != "completed" && st != "failed") __builtin_trap();
+    if (r->progress < 0 || r->progress > 100) __builtin_trap();
+    if (!(data[0] & 0x80) && r->upstream_id.empty()) __builtin_trap();  // a job we could never poll
+  }
+  if (!r && r.error().message.empty()) __builtin_trap();
+  return 0;
+}
