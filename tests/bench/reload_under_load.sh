@@ -9,27 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 dur="${1:-10}"
 conns="${2:-16}"
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
-cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DVIDEOGATE_TESTS=OFF >/dev/null
-cmake --build build-bench -j"$(nproc)" --target videogate videogate-mock-vendor >/dev/null
+source tests/bench/common.sh
 bin="${VIDEOGATE_BIN:-build-bench/videogate}"
-
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
-trap cleanup EXIT
-
-wait_port() {  # file -> port, once the process printed its "listening on" line
-  for _ in $(seq 400); do
-    if p=$(grep -oP 'listening on [^ ]+:\K[0-9]+' "$1" 2>/dev/null); then echo "$p"; return; fi
-    sleep 0.05
-  done
-  echo "no listening line in $1" >&2; exit 1
-}
-
-build-bench/tests/support/mock_vendor/videogate-mock-vendor --listen 127.0.0.1:0 --complete-after-polls 1 >"$tmp/mock.out" 2>"$tmp/mock.err" &
-pids+=($!)
-mport=$(wait_port "$tmp/mock.out")
+start_mock --complete-after-polls 1
 write_config() {  # keys (a YAML list) -> the config file, replaced whole (rename)
   cat >"$tmp/vg.yaml.new" <<YAML
 listen: "127.0.0.1:0"
