@@ -1,5 +1,7 @@
 #include "videogate/dialects/freesora.hpp"
 
+#include "support.hpp"
+
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
@@ -13,6 +15,7 @@ namespace {
 
 namespace json = boost::json;
 using namespace std::string_literals;
+using namespace test_support;
 
 // --- fixtures: seed 003 (freesoragenerator.com), the three request examples and the answer ---
 
@@ -57,9 +60,6 @@ constexpr std::string_view seed003_response = R"({
 constexpr std::string_view check_running = R"({"code":0,"message":"Success","data":{"status":"running","progress":35,
 "result_url":null,"result_urls":[],"failure_reason":"","error_message":null,"credits_refunded":false}})";
 
-const std::string png_bytes = "\x89PNG\r\n\x1a\n\0\0\0\rIHDR"s;  // base64: iVBORw0KGgoAAAANSUhEUg==
-const std::string png_data_url = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUg==";
-
 const freesora_dialect fs{};
 
 config::upstream_config upstream() {
@@ -71,79 +71,14 @@ config::upstream_config upstream() {
   return up;
 }
 
-config::default_value def_bool(bool b) {
-  config::default_value d;
-  d.kind = config::default_value::type::boolean;
-  d.boolean = b;
-  d.text = b ? "true" : "false";
-  return d;
-}
-
-config::default_value def_string(std::string s) {
-  config::default_value d;
-  d.kind = config::default_value::type::string;
-  d.text = std::move(s);
-  return d;
-}
-
-config::default_value def_int(long long v) {
-  config::default_value d;
-  d.kind = config::default_value::type::integer;
-  d.integer = v;
-  d.text = std::to_string(v);
-  return d;
-}
-
-api::create_request request(std::string prompt = "A calico cat playing a piano on stage", std::string model = "sora-2") {
-  api::create_request r;
-  r.prompt = std::move(prompt);
-  r.model = std::move(model);
-  return r;
-}
-
-api::image_input upload() {
-  api::image_input img;
-  img.bytes = png_bytes;
-  img.mime = "image/png";
-  img.filename = "reference.png";
-  return img;
-}
-
-api::image_input image_url(std::string url) {
-  api::image_input img;
-  img.url = std::move(url);
-  return img;
-}
-
 std::vector<api::shot> seed_shots() {
   return {{"Establishing shot of a city skyline at dusk", 5}, {"Close-up of a runner splashing through puddles", 5}};
 }
 
-json::object parse(std::string_view text) {
-  boost::system::error_code ec;
-  auto v = json::parse(text, ec);
-  EXPECT_FALSE(ec) << text;
-  EXPECT_TRUE(v.is_object()) << text;
-  return v.is_object() ? v.as_object() : json::object{};
-}
-
-json::object read_json(const upstream_call& call) {
-  EXPECT_EQ(http::find_header(call.headers, "content-type"), "application/json");
-  return parse(call.body);
-}
-
-void expect_no_key(const upstream_call& call) {
-  EXPECT_TRUE(http::find_header(call.headers, "authorization").empty());
-  for (auto& [name, value] : call.headers) EXPECT_EQ(value.find("fs-secret-key-1"), std::string::npos) << name;
-  EXPECT_EQ(call.body.find("fs-secret-key-1"), std::string::npos);
-  EXPECT_EQ(call.absolute_url.find("fs-secret-key-1"), std::string::npos);
-}
+void expect_no_key(const upstream_call& call) { test_support::expect_no_key(call, "fs-secret-key-1"); }
 
 json::object create_body(const api::create_request& req, const config::upstream_config& up, const std::string& seconds) {
-  auto call = fs.create(req, up, seconds);
-  EXPECT_TRUE(call.has_value()) << (call ? "" : call.error().message);
-  if (!call) return {};
-  return read_json(*call);
+  return test_support::create_body(fs, req, up, seconds);
 }
 
 std::string model_for(const api::create_request& req, const config::upstream_config& up = upstream()) {
@@ -157,8 +92,6 @@ std::string ok_with(std::string_view data) { return R"({"code":0,"message":"Succ
 result<job_state> status_of(std::string_view body, int http_status = 200, const http::header_list& h = {}) {
   return fs.read_status(http_status, h, body);
 }
-
-bool contains(const std::string& haystack, std::string_view needle) { return haystack.find(needle) != std::string::npos; }
 
 // --- make_dialect / kind ------------------------------------------------------------------
 

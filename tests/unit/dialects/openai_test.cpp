@@ -2,6 +2,8 @@
 
 #include "videogate/http/multipart.hpp"
 
+#include "support.hpp"
+
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
@@ -17,6 +19,7 @@ namespace {
 
 namespace json = boost::json;
 using namespace std::string_literals;
+using namespace test_support;
 
 // --- fixtures -----------------------------------------------------------------------------
 
@@ -48,8 +51,6 @@ constexpr std::string_view seed002_response = R"({
   "size": "1280x720"
 })";
 
-const std::string png_bytes = "\x89PNG\r\n\x1a\n\0\0\0\rIHDR"s;  // base64: iVBORw0KGgoAAAANSUhEUg==
-
 api::create_request request_for(const std::string& model) {
   api::create_request r;
   r.prompt = "p";
@@ -65,51 +66,6 @@ config::upstream_config upstream(config::request_format f = config::request_form
   up.format = f;
   up.keys = {"sk-test-key-1"};
   return up;
-}
-
-config::default_value def_bool(bool b) {
-  config::default_value d;
-  d.kind = config::default_value::type::boolean;
-  d.boolean = b;
-  d.text = b ? "true" : "false";
-  return d;
-}
-
-config::default_value def_string(std::string s) {
-  config::default_value d;
-  d.kind = config::default_value::type::string;
-  d.text = std::move(s);
-  return d;
-}
-
-config::default_value def_int(long long v) {
-  config::default_value d;
-  d.kind = config::default_value::type::integer;
-  d.integer = v;
-  d.text = std::to_string(v);
-  return d;
-}
-
-config::default_value def_number(double v, std::string text) {
-  config::default_value d;
-  d.kind = config::default_value::type::number;
-  d.number = v;
-  d.text = std::move(text);
-  return d;
-}
-
-api::create_request request(std::string prompt = "A calico cat playing a piano on stage") {
-  api::create_request r;
-  r.prompt = std::move(prompt);
-  return r;
-}
-
-api::image_input png_upload() {
-  api::image_input img;
-  img.bytes = png_bytes;
-  img.mime = "image/png";
-  img.filename = "reference.png";
-  return img;
 }
 
 /// The parts of a produced multipart body, by name (every name must be unique).
@@ -148,15 +104,6 @@ parsed_form read_form(const upstream_call& call) {
   std::map<std::string, int> seen;
   for (auto& p : f.parts) EXPECT_EQ(++seen[p.name], 1) << "field '" << p.name << "' sent twice";
   return f;
-}
-
-json::object read_json(const upstream_call& call) {
-  EXPECT_EQ(http::find_header(call.headers, "content-type"), "application/json");
-  boost::system::error_code ec;
-  auto v = json::parse(call.body, ec);
-  EXPECT_FALSE(ec) << call.body;
-  EXPECT_TRUE(v.is_object()) << call.body;
-  return v.is_object() ? v.as_object() : json::object{};
 }
 
 const openai_dialect oai{};
@@ -557,7 +504,7 @@ TEST(OpenAiCreateMultipart, MethodPathAndEveryField) {
   req.model = "sora-2";
   req.seconds = "5";  // as asked; the call sends the picked duration
   req.size = "1280x720";
-  req.input_reference = png_upload();
+  req.input_reference = upload();
   req.watermark = false;
   req.is_private = true;
   req.style = "anime";
@@ -649,7 +596,7 @@ TEST(OpenAiCreateMultipart, ImageUrlAndFileId) {
 
 TEST(OpenAiCreateMultipart, FilePartKeepsBinaryBytesAndSanitisesTheFilename) {
   auto req = request();
-  req.input_reference = png_upload();
+  req.input_reference = upload();
   for (int i = 0; i < 256; ++i) req.input_reference->bytes += static_cast<char>(i);
   req.input_reference->bytes += "\r\n--\r\n\r\n";
   req.input_reference->filename = "evil\"\r\nX-Injected: 1.png";
@@ -667,7 +614,7 @@ TEST(OpenAiCreateMultipart, FilePartKeepsBinaryBytesAndSanitisesTheFilename) {
 
 TEST(OpenAiCreateMultipart, UploadWithoutAFilenameStillHasOne) {
   auto req = request();
-  req.input_reference = png_upload();
+  req.input_reference = upload();
   req.input_reference->filename.clear();
   auto call = oai.create(req, upstream(), "4");
   ASSERT_TRUE(call.has_value());
@@ -781,7 +728,7 @@ TEST(OpenAiCreateJson, ModelIsMapped) {
 
 TEST(OpenAiCreateJson, UploadBecomesADataUrl) {
   auto req = request();
-  req.input_reference = png_upload();
+  req.input_reference = upload();
   auto call = oai.create(req, upstream(config::request_format::json), "4");
   ASSERT_TRUE(call.has_value());
   auto o = read_json(*call);

@@ -1,5 +1,7 @@
 #include "videogate/dialects/unified.hpp"
 
+#include "support.hpp"
+
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
@@ -13,6 +15,7 @@ namespace {
 
 namespace json = boost::json;
 using namespace std::string_literals;
+using namespace test_support;
 
 // --- fixtures -----------------------------------------------------------------------------
 
@@ -94,9 +97,6 @@ constexpr std::string_view rich_completed = R"({
              "generations": [{"url": "https://cdn.example.com/g.mp4"}]}
 })";
 
-const std::string png_bytes = "\x89PNG\r\n\x1a\n\0\0\0\rIHDR"s;  // base64: iVBORw0KGgoAAAANSUhEUg==
-const std::string png_data_url = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUg==";
-
 const unified_dialect uni{};
 
 config::upstream_config upstream() {
@@ -108,88 +108,10 @@ config::upstream_config upstream() {
   return up;
 }
 
-config::default_value def_bool(bool b) {
-  config::default_value d;
-  d.kind = config::default_value::type::boolean;
-  d.boolean = b;
-  d.text = b ? "true" : "false";
-  return d;
-}
-
-config::default_value def_string(std::string s) {
-  config::default_value d;
-  d.kind = config::default_value::type::string;
-  d.text = std::move(s);
-  return d;
-}
-
-config::default_value def_int(long long v) {
-  config::default_value d;
-  d.kind = config::default_value::type::integer;
-  d.integer = v;
-  d.text = std::to_string(v);
-  return d;
-}
-
-config::default_value def_number(double v, std::string text) {
-  config::default_value d;
-  d.kind = config::default_value::type::number;
-  d.number = v;
-  d.text = std::move(text);
-  return d;
-}
-
-api::create_request request(std::string prompt = "A calico cat playing a piano on stage", std::string model = "sora-2") {
-  api::create_request r;
-  r.prompt = std::move(prompt);
-  r.model = std::move(model);
-  return r;
-}
-
-api::image_input upload(std::string mime = "image/png") {
-  api::image_input img;
-  img.bytes = png_bytes;
-  img.mime = std::move(mime);
-  img.filename = "reference.png";
-  return img;
-}
-
-api::image_input image_url(std::string url) {
-  api::image_input img;
-  img.url = std::move(url);
-  return img;
-}
-
-json::object parse(std::string_view text) {
-  boost::system::error_code ec;
-  auto v = json::parse(text, ec);
-  EXPECT_FALSE(ec) << text;
-  EXPECT_TRUE(v.is_object()) << text;
-  return v.is_object() ? v.as_object() : json::object{};
-}
-
-/// The JSON body a call carries (and that it says so).
-json::object read_json(const upstream_call& call) {
-  EXPECT_EQ(http::find_header(call.headers, "content-type"), "application/json");
-  return parse(call.body);
-}
-
-/// A dialect never holds keys: the I/O layer adds Authorization, and only for relative paths.
-void expect_no_key(const upstream_call& call) {
-  EXPECT_TRUE(http::find_header(call.headers, "authorization").empty());
-  for (auto& [name, value] : call.headers) {
-    EXPECT_EQ(value.find("sk-unified-key-1"), std::string::npos) << name;
-    EXPECT_FALSE(http::iequals(name, "x-api-key")) << name;
-  }
-  EXPECT_EQ(call.body.find("sk-unified-key-1"), std::string::npos);
-  EXPECT_EQ(call.absolute_url.find("sk-unified-key-1"), std::string::npos);
-}
+void expect_no_key(const upstream_call& call) { test_support::expect_no_key(call, "sk-unified-key-1"); }
 
 json::object create_body(const api::create_request& req, const config::upstream_config& up, const std::string& seconds) {
-  auto call = uni.create(req, up, seconds);
-  EXPECT_TRUE(call.has_value()) << (call ? "" : call.error().message);
-  if (!call) return {};
-  return read_json(*call);
+  return test_support::create_body(uni, req, up, seconds);
 }
 
 result<job_state> status_of(std::string_view body, int http_status = 200, const http::header_list& h = {}) {
@@ -200,8 +122,6 @@ std::string task_with(std::string_view fields) {
   return R"({"id":"sora-2:task_01k9009g8ef1esae6388chgcpx")" + std::string(fields.empty() ? "" : ",") +
          std::string(fields) + "}";
 }
-
-bool contains(const std::string& haystack, std::string_view needle) { return haystack.find(needle) != std::string::npos; }
 
 // --- make_dialect / kind ------------------------------------------------------------------
 

@@ -6,6 +6,8 @@
 #include "videogate/config/config.hpp"
 #include "videogate/jobs/ids.hpp"
 
+#include "print.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>

@@ -1,0 +1,115 @@
+#pragma once
+// Helpers shared by the dialect unit tests: config defaults, requests, images, and reading
+// what a dialect produced.
+
+#include "videogate/api/video.hpp"
+#include "videogate/config/config.hpp"
+#include "videogate/dialects/dialect.hpp"
+#include "videogate/http/message.hpp"
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <string_view>
+
+namespace videogate::dialects::test_support {
+
+using namespace std::string_literals;
+
+inline const std::string png_bytes = "\x89PNG\r\n\x1a\n\0\0\0\rIHDR"s;  // base64: iVBORw0KGgoAAAANSUhEUg==
+inline const std::string png_data_url = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUg==";
+
+inline config::default_value def_bool(bool b) {
+  config::default_value d;
+  d.kind = config::default_value::type::boolean;
+  d.boolean = b;
+  d.text = b ? "true" : "false";
+  return d;
+}
+
+inline config::default_value def_string(std::string s) {
+  config::default_value d;
+  d.kind = config::default_value::type::string;
+  d.text = std::move(s);
+  return d;
+}
+
+inline config::default_value def_int(long long v) {
+  config::default_value d;
+  d.kind = config::default_value::type::integer;
+  d.integer = v;
+  d.text = std::to_string(v);
+  return d;
+}
+
+inline config::default_value def_number(double v, std::string text) {
+  config::default_value d;
+  d.kind = config::default_value::type::number;
+  d.number = v;
+  d.text = std::move(text);
+  return d;
+}
+
+inline api::create_request request(std::string prompt = "A calico cat playing a piano on stage",
+                                   std::string model = "sora-2") {
+  api::create_request r;
+  r.prompt = std::move(prompt);
+  r.model = std::move(model);
+  return r;
+}
+
+/// The PNG above as an uploaded file.
+inline api::image_input upload(std::string mime = "image/png") {
+  api::image_input img;
+  img.bytes = png_bytes;
+  img.mime = std::move(mime);
+  img.filename = "reference.png";
+  return img;
+}
+
+inline api::image_input image_url(std::string url) {
+  api::image_input img;
+  img.url = std::move(url);
+  return img;
+}
+
+inline boost::json::object parse(std::string_view text) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(text, ec);
+  EXPECT_FALSE(ec) << text;
+  EXPECT_TRUE(v.is_object()) << text;
+  return v.is_object() ? v.as_object() : boost::json::object{};
+}
+
+/// The JSON body a call carries (and that it says so).
+inline boost::json::object read_json(const upstream_call& call) {
+  EXPECT_EQ(http::find_header(call.headers, "content-type"), "application/json");
+  return parse(call.body);
+}
+
+/// A dialect never holds keys: the I/O layer adds Authorization, and only for relative paths.
+inline void expect_no_key(const upstream_call& call, std::string_view secret) {
+  EXPECT_TRUE(http::find_header(call.headers, "authorization").empty());
+  for (auto& [name, value] : call.headers) {
+    EXPECT_EQ(value.find(secret), std::string::npos) << name;
+    EXPECT_FALSE(http::iequals(name, "x-api-key")) << name;
+  }
+  EXPECT_EQ(call.body.find(secret), std::string::npos);
+  EXPECT_EQ(call.absolute_url.find(secret), std::string::npos);
+}
+
+/// The JSON body of `d`'s create call (which must succeed).
+inline boost::json::object create_body(const dialect& d, const api::create_request& req, const config::upstream_config& up,
+                                       const std::string& seconds) {
+  auto call = d.create(req, up, seconds);
+  EXPECT_TRUE(call.has_value()) << (call ? "" : call.error().message);
+  if (!call) return {};
+  return read_json(*call);
+}
+
+inline bool contains(const std::string& haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+}  // namespace videogate::dialects::test_support
