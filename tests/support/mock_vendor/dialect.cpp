@@ -1,6 +1,7 @@
 #include "dialect.hpp"
 
 #include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
 
 #include <algorithm>
 #include <array>
@@ -85,12 +86,40 @@ byte_range parse_range(std::string_view header, std::uint64_t size)
   return {kind::partial, *first, last};
 }
 
+}  // namespace
+
 bool starts_with(std::string_view s, std::string_view prefix)
 {
   return s.substr(0, prefix.size()) == prefix;
 }
 
-}  // namespace
+bool valid_data_url(std::string_view url)
+{
+  if (!starts_with(url, "data:"))
+    return false;
+  const auto comma = url.find(',');
+  if (comma == std::string_view::npos)
+    return false;
+  const auto meta = url.substr(5, comma - 5);  // "image/png;base64"
+  const auto semi = meta.find(';');
+  if (semi == std::string_view::npos || meta.substr(semi) != ";base64" || !one_of(meta.substr(0, semi), image_types))
+    return false;
+  const auto data = url.substr(comma + 1);
+  return !data.empty() && std::all_of(data.begin(), data.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=';
+  });
+}
+
+bool valid_http_url(std::string_view url)
+{
+  auto parsed = boost::urls::parse_absolute_uri(url);
+  return parsed && (parsed->scheme() == "http" || parsed->scheme() == "https") && !parsed->host().empty();
+}
+
+bool valid_image_ref(std::string_view url)
+{
+  return valid_data_url(url) || valid_http_url(url);
+}
 
 fault fault_for_key(std::string_view key) noexcept
 {

@@ -16,6 +16,8 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -42,6 +44,25 @@ enum class fault {
   garbage,       ///< `garbage-*`: 200 with a body that is not JSON
   fail_jobs,     ///< `fail-*`: jobs are created, then end `failed`
 };
+
+// Small helpers every dialect uses.
+bool starts_with(std::string_view s, std::string_view prefix);
+
+template <std::size_t N>
+bool one_of(std::string_view v, const std::array<std::string_view, N>& allowed)
+{
+  return std::find(allowed.begin(), allowed.end(), v) != allowed.end();
+}
+
+/// The image types the vendors take (for uploads and data URLs).
+inline constexpr std::array<std::string_view, 3> image_types{"image/jpeg", "image/png", "image/webp"};
+
+/// A base64 data URL of a jpeg, png or webp image.
+bool valid_data_url(std::string_view url);
+/// An absolute http(s) URL with a host.
+bool valid_http_url(std::string_view url);
+/// Either of the two: what the vendors accept as an image reference.
+bool valid_image_ref(std::string_view url);
 
 /// The fault a key asks for (`fault::missing_key` for an empty key).
 fault fault_for_key(std::string_view key) noexcept;

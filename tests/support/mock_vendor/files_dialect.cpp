@@ -13,11 +13,6 @@ namespace http = boost::beast::http;
 constexpr std::string_view dialect_name = "files";
 constexpr std::string_view route_prefix = "/files/";
 
-bool starts_with(std::string_view s, std::string_view prefix)
-{
-  return s.substr(0, prefix.size()) == prefix;
-}
-
 /// Object stores behind CDNs answer misses in XML, not JSON.
 reply no_such_key(std::string_view name)
 {

@@ -31,22 +31,10 @@ constexpr std::array<std::string_view, 7> models{
 constexpr std::array<std::string_view, 10> create_fields{"model",   "prompt", "imageData",       "imageUrl",
                                                          "aspectRatio", "nFrames", "size", "removeWatermark",
                                                          "isPublic",    "shots"};
-constexpr std::array<std::string_view, 3> image_types{"image/jpeg", "image/png", "image/webp"};
 constexpr int left_credits = 1000;
 
 // Keys whose prefix picks a behaviour of this dialect only (the shared ones are in dialect.cpp).
 constexpr std::string_view vip_prefix = "vip-";  // a VIP account: isPublic=false allowed
-
-template <std::size_t N>
-bool one_of(std::string_view v, const std::array<std::string_view, N>& allowed)
-{
-  return std::find(allowed.begin(), allowed.end(), v) != allowed.end();
-}
-
-bool starts_with(std::string_view s, std::string_view prefix)
-{
-  return s.substr(0, prefix.size()) == prefix;
-}
 
 bool ends_with(std::string_view s, std::string_view suffix)
 {
@@ -67,29 +55,6 @@ reply invalid(std::string_view message)
 reply ok(json::value data, std::string_view message)
 {
   return json_reply(http::status::ok, {{"code", 0}, {"message", message}, {"data", std::move(data)}});
-}
-
-bool valid_data_url(std::string_view url)
-{
-  if (!starts_with(url, "data:"))
-    return false;
-  const auto comma = url.find(',');
-  if (comma == std::string_view::npos)
-    return false;
-  const auto meta = url.substr(5, comma - 5);  // "image/png;base64"
-  const auto semi = meta.find(';');
-  if (semi == std::string_view::npos || meta.substr(semi) != ";base64" || !one_of(meta.substr(0, semi), image_types))
-    return false;
-  const auto data = url.substr(comma + 1);
-  return !data.empty() && std::all_of(data.begin(), data.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=';
-  });
-}
-
-bool valid_http_url(std::string_view url)
-{
-  auto parsed = boost::urls::parse_absolute_uri(url);
-  return parsed && (parsed->scheme() == "http" || parsed->scheme() == "https") && !parsed->host().empty();
 }
 
 /// "nFrames 会归一化到各模型允许值": the allowed value nearest to `n`, the longer one on a tie.

@@ -22,15 +22,8 @@ constexpr std::array<std::string_view, 2> models{"sora-2", "sora-2-pro"};
 constexpr std::array<std::string_view, 5> durations{"4", "8", "12", "16", "20"};
 constexpr std::array<std::string_view, 4> sizes{"720x1280", "1280x720", "1024x1792", "1792x1024"};
 constexpr std::array<std::string_view, 6> styles{"thanksgiving", "comic", "news", "selfie", "nostalgic", "anime"};
-constexpr std::array<std::string_view, 3> image_types{"image/jpeg", "image/png", "image/webp"};
 constexpr std::size_t max_prompt_chars = 32000;
 constexpr int default_list_limit = 20;
-
-template <std::size_t N>
-bool one_of(std::string_view v, const std::array<std::string_view, N>& allowed)
-{
-  return std::find(allowed.begin(), allowed.end(), v) != allowed.end();
-}
 
 template <std::size_t N>
 std::string quoted_list(const std::array<std::string_view, N>& allowed)
@@ -42,11 +35,6 @@ std::string quoted_list(const std::array<std::string_view, N>& allowed)
     out += "'" + std::string(allowed[i]) + "'";
   }
   return out;
-}
-
-bool starts_with(std::string_view s, std::string_view prefix)
-{
-  return s.substr(0, prefix.size()) == prefix;
 }
 
 json::value nullable(std::optional<std::string_view> v)
@@ -120,26 +108,6 @@ std::string_view sniff_image(std::string_view data)
   if (data.size() >= 12 && starts_with(data, "RIFF") && data.substr(8, 4) == "WEBP")
     return "image/webp";
   return {};
-}
-
-/// `input_reference[image_url]`: an http(s) URL or a base64 data URL of a supported image.
-bool valid_image_url(std::string_view url)
-{
-  if (starts_with(url, "data:")) {
-    const auto comma = url.find(',');
-    if (comma == std::string_view::npos)
-      return false;
-    const auto meta = url.substr(5, comma - 5);  // "image/png;base64"
-    const auto semi = meta.find(';');
-    if (semi == std::string_view::npos || meta.substr(semi) != ";base64" || !one_of(meta.substr(0, semi), image_types))
-      return false;
-    const auto data = url.substr(comma + 1);
-    return !data.empty() && std::all_of(data.begin(), data.end(), [](char c) {
-      return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=';
-    });
-  }
-  auto parsed = boost::urls::parse_absolute_uri(url);
-  return parsed && (parsed->scheme() == "http" || parsed->scheme() == "https") && !parsed->host().empty();
 }
 
 /// A create (or remix) request, from either encoding.
@@ -336,7 +304,7 @@ std::optional<reply> validate_create(create_input& in)
     if (sniff_image(f.data) != declared)
       return invalid_value("input_reference", "The 'input_reference' file is not a valid " + declared + " image.");
   }
-  if (in.image_url && !valid_image_url(*in.image_url))
+  if (in.image_url && !valid_image_ref(*in.image_url))
     return invalid_value("input_reference[image_url]",
                          "'input_reference[image_url]' must be an http(s) URL or a base64 data URL of a jpeg, png or webp image.");
   if (in.file_id && in.file_id->empty())

@@ -52,11 +52,6 @@ constexpr std::size_t max_logged_requests = 100000;
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-bool starts_with(std::string_view s, std::string_view prefix)
-{
-  return s.substr(0, prefix.size()) == prefix;
-}
-
 std::string lower(std::string_view s)
 {
   std::string out(s);

@@ -35,22 +35,10 @@ constexpr int frames_per_second = 30;
 constexpr std::array<std::string_view, 8> required_fields{"images", "model",    "orientation", "prompt",
                                                           "size",   "duration", "watermark",   "private"};
 constexpr std::array<std::string_view, 2> optional_fields{"character_url", "character_timestamps"};
-constexpr std::array<std::string_view, 3> image_types{"image/jpeg", "image/png", "image/webp"};
 
 // Keys whose prefix picks a behaviour of this dialect only (the shared ones are in dialect.cpp).
 constexpr std::string_view no_url_prefix = "nourl-";      // completed jobs have video_url null
 constexpr std::string_view no_quota_prefix = "noquota-";  // new-api's own 403 "insufficient quota"
-
-template <std::size_t N>
-bool one_of(std::string_view v, const std::array<std::string_view, N>& allowed)
-{
-  return std::find(allowed.begin(), allowed.end(), v) != allowed.end();
-}
-
-bool starts_with(std::string_view s, std::string_view prefix)
-{
-  return s.substr(0, prefix.size()) == prefix;
-}
 
 /// new-api's envelope: no `param`, `code` a string.
 reply error_reply(http::status status, std::string_view message, std::string_view type, std::string_view code)
@@ -66,26 +54,6 @@ reply bad_request(std::string_view message, std::string_view code = "invalid_req
 reply not_found_task(std::string_view id)
 {
   return error_reply(http::status::not_found, "task_not_exist: " + std::string(id), "new_api_error", "task_not_exist");
-}
-
-/// An http(s) URL with a host, or a base64 data URL of a jpeg, png or webp image.
-bool valid_image_ref(std::string_view url)
-{
-  if (starts_with(url, "data:")) {
-    const auto comma = url.find(',');
-    if (comma == std::string_view::npos)
-      return false;
-    const auto meta = url.substr(5, comma - 5);  // "image/png;base64"
-    const auto semi = meta.find(';');
-    if (semi == std::string_view::npos || meta.substr(semi) != ";base64" || !one_of(meta.substr(0, semi), image_types))
-      return false;
-    const auto data = url.substr(comma + 1);
-    return !data.empty() && std::all_of(data.begin(), data.end(), [](char c) {
-      return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=';
-    });
-  }
-  auto parsed = boost::urls::parse_absolute_uri(url);
-  return parsed && (parsed->scheme() == "http" || parsed->scheme() == "https") && !parsed->host().empty();
 }
 
 /// A data URL summarised for /_mock/jobs (the request log keeps the whole body).
