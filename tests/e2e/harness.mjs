@@ -644,6 +644,20 @@ export async function expectApiError(promise, { status, type, code, param, Error
   return error;
 }
 
+/** A 429 upstream_rate_limited whose Retry-After is a positive number of seconds. */
+export async function expectUpstreamRateLimited(promise, RateLimitError) {
+  const err = await expectApiError(promise, {
+    status: 429,
+    ErrorClass: RateLimitError,
+    type: 'rate_limit_error',
+    code: 'upstream_rate_limited',
+  });
+  const retryAfter = err.headers.get('retry-after');
+  assert.match(String(retryAfter), /^\d+$/, `Retry-After in seconds (got ${retryAfter})`);
+  assert.ok(Number(retryAfter) > 0, 'Retry-After is positive');
+  return err;
+}
+
 /** No upstream key (nor a URL with credentials) may reach a client. */
 export function assertNoSecrets(text) {
   for (const key of UPSTREAM_KEYS) assert.ok(!text.includes(key), `response leaks upstream key ${key}: ${text}`);
