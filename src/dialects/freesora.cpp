@@ -16,7 +16,7 @@ void replace_once(std::string& s, std::string_view from, std::string_view to) {
 
 /// The vendor model from the family and the inputs (DESIGN §2): a `models:` entry may name a
 /// vendor model outright; its text/image half still follows whether an image was given.
-std::string vendor_model(const config::upstream_config& up, const api::create_request& req) {
+std::string vendor_model(const config::upstream_config& up, const create_request& req) {
   auto m = mapped_model(up, req.model);
   bool image = req.input_reference.has_value();
   if (m.find("storyboard") != std::string::npos) return m;
@@ -83,13 +83,13 @@ result<json::object> read_envelope(int status, const http::header_list& headers,
 
 }  // namespace
 
-std::vector<int> freesora_dialect::allowed_durations(const config::upstream_config& up, const api::create_request& req) const {
+std::vector<int> freesora_dialect::allowed_durations(const config::upstream_config& up, const create_request& req) const {
   if (auto it = up.durations.find(req.model); it != up.durations.end()) return it->second;
   if (vendor_model(up, req).find("storyboard") != std::string::npos) return {10, 15, 25};
   return {10, 15};
 }
 
-result<upstream_call> freesora_dialect::create(const api::create_request& req, const config::upstream_config& up,
+result<upstream_call> freesora_dialect::create(const create_request& req, const config::upstream_config& up,
                                                const std::string& seconds) const {
   if (req.style)
     return fail(errc::unsupported_value, "Unsupported parameter 'style': upstream '" + up.name + "' (freesora dialect) has no styles.", "style");

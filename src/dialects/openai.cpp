@@ -89,12 +89,12 @@ result<job_state> read_video(int status, const http::header_list& headers, std::
 
 }  // namespace
 
-std::vector<int> openai_dialect::allowed_durations(const config::upstream_config& up, const api::create_request& req) const {
+std::vector<int> openai_dialect::allowed_durations(const config::upstream_config& up, const create_request& req) const {
   if (auto it = up.durations.find(req.model); it != up.durations.end()) return it->second;
   return {4, 8, 12, 16, 20};
 }
 
-result<upstream_call> openai_dialect::create(const api::create_request& req, const config::upstream_config& up,
+result<upstream_call> openai_dialect::create(const create_request& req, const config::upstream_config& up,
                                              const std::string& seconds) const {
   if (req.shots)
     return fail(errc::unsupported_value,

@@ -68,13 +68,13 @@ std::optional<error> error_in_200(const json::object& o, const http::header_list
 
 }  // namespace
 
-std::vector<int> unified_dialect::allowed_durations(const config::upstream_config& up, const api::create_request& req) const {
+std::vector<int> unified_dialect::allowed_durations(const config::upstream_config& up, const create_request& req) const {
   if (auto it = up.durations.find(req.model); it != up.durations.end()) return it->second;
   if (is_pro(mapped_model(up, req.model))) return {10, 15, 25};
   return {10, 15};
 }
 
-result<upstream_call> unified_dialect::create(const api::create_request& req, const config::upstream_config& up,
+result<upstream_call> unified_dialect::create(const create_request& req, const config::upstream_config& up,
                                               const std::string& seconds) const {
   if (req.shots)
     return fail(errc::unsupported_value,

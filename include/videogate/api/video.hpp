@@ -3,6 +3,7 @@
 /// object we answer with. Pure: parsing and rendering, no I/O.
 
 #include "videogate/core/error.hpp"
+#include "videogate/core/schema.hpp"
 #include "videogate/http/message.hpp"
 #include "videogate/jobs/store.hpp"
 
@@ -12,32 +13,11 @@
 
 namespace videogate::api {
 
-struct shot {
-  std::string scene;
-  double duration = 0;
-};
-
-/// An image to guide generation: uploaded bytes, a URL (http(s) or data:), or a file id.
-struct image_input {
-  std::string bytes;      ///< uploaded file content (empty when url/file_id)
-  std::string mime;       ///< sniffed from the bytes: image/jpeg | image/png | image/webp
-  std::string filename;
-  std::string url;        ///< http(s):// or data: URL
-  std::string file_id;    ///< openai dialect only
-};
-
-/// A create request after validation and defaults (DESIGN §1 create fields).
-struct create_request {
-  std::string prompt;
-  std::string model = "sora-2";
-  std::optional<std::string> seconds;  ///< as asked; nullopt = the upstream's default
-  std::string size = "720x1280";
-  std::optional<image_input> input_reference;
-  std::optional<bool> watermark;
-  std::optional<bool> is_private;
-  std::optional<std::string> style;
-  std::optional<std::vector<shot>> shots;
-};
+// The shared schema lives in core (dialects and jobs use it too); these names keep the API's
+// spelling of it.
+using videogate::create_request;
+using videogate::image_input;
+using videogate::shot;
 
 /// Parses a create body (multipart/form-data or application/json, by `content_type`).
 /// Errors: unsupported_media_type (415), invalid_value, unknown_parameter,

@@ -2,9 +2,9 @@
 /// @file One interface for every upstream API family. A dialect is a pure translator: unified
 /// request -> upstream HTTP call, upstream answer -> job state or classified error. No I/O.
 
-#include "videogate/api/video.hpp"
 #include "videogate/config/config.hpp"
 #include "videogate/core/error.hpp"
+#include "videogate/core/schema.hpp"
 #include "videogate/http/message.hpp"
 
 #include <chrono>
@@ -43,7 +43,7 @@ struct job_state {
   std::optional<std::string> raw_status;  ///< the vendor's word, when it was not one we know
 };
 
-enum class content_variant { video, thumbnail, spritesheet };
+using videogate::content_variant;
 
 class dialect {
  public:
@@ -52,9 +52,9 @@ class dialect {
 
   /// Durations (seconds) this upstream can make for the request's public model (and its
   /// inputs: a storyboard may allow more); `durations:` overrides.
-  virtual std::vector<int> allowed_durations(const config::upstream_config& up, const api::create_request& req) const = 0;
+  virtual std::vector<int> allowed_durations(const config::upstream_config& up, const create_request& req) const = 0;
 
-  virtual result<upstream_call> create(const api::create_request& req, const config::upstream_config& up,
+  virtual result<upstream_call> create(const create_request& req, const config::upstream_config& up,
                                        const std::string& seconds) const = 0;
   virtual result<job_state> read_create(int status, const http::header_list& headers, std::string_view body) const = 0;
   virtual upstream_call status(const std::string& upstream_id) const = 0;

@@ -11,8 +11,8 @@ namespace videogate::dialects {
 class freesora_dialect final : public dialect {
  public:
   config::dialect_kind kind() const noexcept override { return config::dialect_kind::freesora; }
-  std::vector<int> allowed_durations(const config::upstream_config& up, const api::create_request& req) const override;
-  result<upstream_call> create(const api::create_request& req, const config::upstream_config& up,
+  std::vector<int> allowed_durations(const config::upstream_config& up, const create_request& req) const override;
+  result<upstream_call> create(const create_request& req, const config::upstream_config& up,
                                const std::string& seconds) const override;
   result<job_state> read_create(int status, const http::header_list& headers, std::string_view body) const override;
   upstream_call status(const std::string& upstream_id) const override;

@@ -4,6 +4,8 @@
 /// `store_executor` (jobs/async_store.hpp), never call it directly.
 /// Implementations are thread-safe.
 
+#include "videogate/core/schema.hpp"
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -37,7 +39,7 @@ struct job_record {
   std::int64_t updated_at_ms = 0;              ///< when the vendor was last asked (unix ms)
   std::int64_t seq = 0;                        ///< insertion order, assigned by the store
 
-  bool terminal() const { return status == "completed" || status == "failed" || status == "deleted"; }
+  bool terminal() const { return video_status::terminal(status); }
 };
 
 struct list_query {

@@ -1,0 +1,58 @@
+#pragma once
+/// @file The unified schema every layer shares: what a client asked for (whatever its
+/// encoding), which content it wants, and the Video object's status words. Plain data, no
+/// behaviour beyond a predicate: `api` parses into it and renders from it, `dialects` translate
+/// it, `jobs` store it. It lives in `core` so that none of them includes another's header.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace videogate {
+
+/// One scene of a storyboard (the `shots` extension).
+struct shot {
+  std::string scene;
+  double duration = 0;
+};
+
+/// An image to guide generation: uploaded bytes, a URL (http(s) or data:), or a file id.
+struct image_input {
+  std::string bytes;      ///< uploaded file content (empty when url/file_id)
+  std::string mime;       ///< sniffed from the bytes: image/jpeg | image/png | image/webp
+  std::string filename;
+  std::string url;        ///< http(s):// or data: URL
+  std::string file_id;    ///< openai dialect only
+};
+
+/// A create request after validation and defaults (DESIGN §1 create fields).
+struct create_request {
+  std::string prompt;
+  std::string model = "sora-2";
+  std::optional<std::string> seconds;  ///< as asked; nullopt = the upstream's default
+  std::string size = "720x1280";
+  std::optional<image_input> input_reference;
+  std::optional<bool> watermark;
+  std::optional<bool> is_private;
+  std::optional<std::string> style;
+  std::optional<std::vector<shot>> shots;
+};
+
+/// `GET /v1/videos/{id}/content?variant=`.
+enum class content_variant { video, thumbnail, spritesheet };
+
+/// The Video object's `status` values (DESIGN §1), and the store's tombstone for a deleted job
+/// whose vendor has no delete call.
+namespace video_status {
+inline constexpr std::string_view queued = "queued";
+inline constexpr std::string_view in_progress = "in_progress";
+inline constexpr std::string_view completed = "completed";
+inline constexpr std::string_view failed = "failed";
+inline constexpr std::string_view deleted = "deleted";
+
+/// A job in this state never changes again (and is never asked about again).
+constexpr bool terminal(std::string_view s) noexcept { return s == completed || s == failed || s == deleted; }
+}  // namespace video_status
+
+}  // namespace videogate
