@@ -1,9 +1,12 @@
 #pragma once
-/// @file The downstream API (DESIGN §1): the route table and one handler per route.
-/// One service serves every session; handlers run on the session's strand and keep blocking
-/// work (the store) on the store thread.
+/// @file The downstream API (DESIGN §1) as the HTTP server sees it: one entry point per request
+/// (request id, dispatch to the handlers, the access log and metrics), plus the gateway's
+/// lifecycle (start-up state, the job watcher, reload). The handlers live one file per resource
+/// beside it in src/api/. One service serves every session; handlers run on the session's
+/// strand and keep blocking work (the store) on the store thread.
 
 #include "videogate/config/config.hpp"
+#include "videogate/config/reload.hpp"
 #include "videogate/core/error.hpp"
 #include "videogate/http/message.hpp"
 
@@ -35,12 +38,7 @@ struct service_deps {
 };
 
 /// What a reload did.
-struct reload_report {
-  bool applied = false;
-  std::string source;                      ///< where the new config came from
-  std::vector<std::string> errors;         ///< refused: every error, "file:line: path: message"
-  std::vector<std::string> needs_restart;  ///< changed keys that keep their running value until a restart
-};
+using reload_report = config::reload_report;
 
 class service {
  public:

@@ -1,0 +1,47 @@
+#pragma once
+/// @file The job watcher: polls unfinished jobs in the background (each upstream's
+/// poll_interval, a few at a time per upstream) so that key caps free up and terminal states
+/// are recorded even when no client polls. It reads its work from the store, so it resumes
+/// after a restart.
+
+#include "videogate/jobs/async_store.hpp"
+#include "videogate/jobs/ids.hpp"
+#include "videogate/jobs/refresher.hpp"
+#include "videogate/routing/live.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+
+namespace videogate::jobs {
+
+class watcher : public std::enable_shared_from_this<watcher> {
+ public:
+  watcher(std::shared_ptr<routing::live> live, std::shared_ptr<async_store> store, std::shared_ptr<refresher> refresh,
+          id_codec ids, std::chrono::milliseconds period = std::chrono::milliseconds(1000));
+
+  /// Starts the watcher on `ex` (a strand is best). Must be owned by a shared_ptr.
+  void start(boost::asio::any_io_executor ex);
+  /// Asks the watcher to stop after its current pass. Any thread.
+  void stop() noexcept { stopping_ = true; }
+  bool stopping() const noexcept { return stopping_; }
+
+ private:
+  static boost::asio::awaitable<void> run(std::shared_ptr<watcher> self);
+  /// One pass: every due unfinished job, oldest first, at most `per_upstream` polls at once per
+  /// upstream.
+  boost::asio::awaitable<void> pass();
+
+  std::shared_ptr<routing::live> live_;
+  std::shared_ptr<async_store> store_;
+  std::shared_ptr<refresher> refresh_;
+  id_codec ids_;
+  std::chrono::milliseconds period_;
+  std::atomic<bool> stopping_{false};
+  static constexpr int per_upstream = 4;
+};
+
+}  // namespace videogate::jobs

@@ -1,0 +1,109 @@
+#include "context.hpp"
+
+#include "videogate/api/error_table.hpp"
+#include "videogate/api/video.hpp"
+#include "videogate/dialects/dialect.hpp"
+#include "videogate/observe/metrics.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+namespace videogate::api {
+
+gateway::gateway(service_deps deps)
+    : d(std::move(deps)),
+      live(std::make_shared<routing::live>(d.cfg)),
+      ids(d.id_secret),
+      caller(std::make_shared<routing::upstream_caller>(d.client, d.metrics)),
+      refresher(std::make_shared<jobs::refresher>(d.store, caller, d.metrics)),
+      watcher(std::make_shared<jobs::watcher>(live, d.store, refresher, ids)),
+      creates(std::make_unique<jobs::memory_coalescer<http::response>>()) {}
+
+reload_report gateway::reload() {
+  routing::live::reload_source src;
+  src.load = d.load_config;
+  src.count_unfinished = [store = d.store] {
+    routing::unfinished_counts counts;
+    for (auto& j : store->run_blocking([](jobs::store& s) { return s.unfinished(1'000'000); }))
+      ++counts[{j.upstream, j.key_fp}];
+    return counts;
+  };
+  src.on_swap = d.on_reload;
+  auto rep = live->reload(src);
+  metrics().reload(rep.applied);
+  return rep;
+}
+
+http::response json_response(int status, std::string body) {
+  http::response r;
+  r.status = status;
+  r.body = std::move(body);
+  r.set("Content-Type", "application/json");
+  return r;
+}
+
+http::response error_response(const gateway& g, const context& ctx, const error& e) {
+  // The request's snapshot; the current one for answers made outside a request.
+  auto snap = ctx.snap ? ctx.snap : g.live->snapshot();
+  auto scrubbed = e;
+  scrubbed.message = dialects::scrub(e.message, snap->secrets());
+  auto cls = classify(e.code);
+  auto r = json_response(cls.status, error_body(scrubbed));
+  if (e.code == errc::upstream_rate_limited) r.set("Retry-After", std::to_string(e.retry_after_s.value_or(30)));
+  if (cls.status == 401) r.set("WWW-Authenticate", "Bearer");
+  return r;
+}
+
+http::response video_response(const routing::router& rt, const jobs::job_record& j) {
+  auto r = json_response(200, video_json(j));
+  if (!j.terminal()) {
+    auto interval = std::chrono::milliseconds(1000);
+    if (auto u = rt.find(j.upstream)) interval = u->cfg().poll_interval;
+    r.set("openai-poll-after-ms", std::to_string(std::max<long long>(interval.count(), 250)));
+  }
+  return r;
+}
+
+std::string_view bearer(const http::request& req) {
+  auto h = req.header("authorization");
+  if (h.size() > 7 && http::iequals(h.substr(0, 7), "bearer ")) return h.substr(7);
+  return {};
+}
+
+result<void> authenticate(const http::request& req, context& ctx) {
+  auto& clients = ctx.snap->cfg().clients;
+  if (clients.empty()) return {};
+  auto token = bearer(req);
+  if (token.empty())
+    return fail(errc::invalid_api_key, "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.");
+  // Compare against every key, always, so timing says nothing about which one matched.
+  const config::client_config* found = nullptr;
+  for (auto& c : clients)
+    if (jobs::constant_time_equal(token, c.key) && !found) found = &c;
+  if (!found) return fail(errc::invalid_api_key, "Incorrect API key provided.");
+  ctx.client = found->name;
+  ctx.client_cfg = found;
+  return {};
+}
+
+result<void> allow_model(const context& ctx, const std::string& model) {
+  if (!ctx.client_cfg) return {};
+  for (auto& m : ctx.client_cfg->models)
+    if (m == "*" || m == model) return {};
+  return fail(errc::model_not_allowed, "This API key is not allowed to use the model '" + model + "'.", "model");
+}
+
+result<jobs::id_fields> open_id(const gateway& g, const context& ctx, std::string_view id) {
+  auto f = g.ids.open(id);
+  if (!f || f->client != ctx.client)
+    return fail(errc::not_found, "No video found with id '" + std::string(id.substr(0, 200)) + "'.", "video_id");
+  return *f;
+}
+
+std::optional<std::string> query_param(const boost::urls::url_view& u, std::string_view name) {
+  for (auto p : u.params())
+    if (p.key == name) return std::string(p.value);
+  return std::nullopt;
+}
+
+}  // namespace videogate::api

@@ -1,0 +1,86 @@
+#pragma once
+/// @file What the handlers share: the gateway's parts (`gateway`), what one request carries
+/// through its handler (`context`), and the response builders every handler uses. Private to
+/// api: nothing below api sees a request context.
+
+#include "videogate/api/service.hpp"
+#include "videogate/core/error.hpp"
+#include "videogate/http/message.hpp"
+#include "videogate/jobs/async_store.hpp"
+#include "videogate/jobs/coalescer.hpp"
+#include "videogate/jobs/ids.hpp"
+#include "videogate/jobs/refresher.hpp"
+#include "videogate/jobs/watcher.hpp"
+#include "videogate/routing/live.hpp"
+#include "videogate/routing/router.hpp"
+#include "videogate/routing/upstream_call.hpp"
+
+#include <boost/url/url_view.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace videogate::observe { class metrics; }
+
+namespace videogate::api {
+
+/// The gateway's parts, made once by `service` and shared by every request.
+struct gateway {
+  explicit gateway(service_deps deps);
+
+  service_deps d;
+  std::shared_ptr<routing::live> live;
+  jobs::id_codec ids;
+  std::shared_ptr<routing::upstream_caller> caller;
+  std::shared_ptr<jobs::refresher> refresher;
+  std::shared_ptr<jobs::watcher> watcher;
+  /// In-flight idempotent creates: the same (client, Idempotency-Key) runs once.
+  std::unique_ptr<jobs::coalescer<http::response>> creates;
+
+  /// Reloads the config (SIGHUP, POST /admin/reload): routing::live swaps it, then the
+  /// service's on_reload hook and the reload metric. Any thread.
+  reload_report reload();
+
+  jobs::async_store& store() const noexcept { return *d.store; }
+  observe::metrics& metrics() const noexcept { return *d.metrics; }
+};
+
+/// What one request carries through its handler.
+struct context {
+  /// The config snapshot this request runs on, from start to end (a reload swaps in a new one
+  /// for later requests; this one stays alive as long as the request needs it).
+  std::shared_ptr<routing::router> snap;
+  std::string request_id;
+  std::string client;  ///< client name; "" without client auth
+  const config::client_config* client_cfg = nullptr;
+  std::string route = "unknown";  ///< route template, for logs and metrics
+  std::string upstream;           ///< for the access log
+  std::string key_fp;
+};
+
+http::response json_response(int status, std::string body);
+
+/// The OpenAI error envelope for `e` (the one errc table), scrubbed of every upstream key.
+http::response error_response(const gateway& g, const context& ctx, const error& e);
+
+/// The Video object, with `openai-poll-after-ms` while the job is unfinished.
+http::response video_response(const routing::router& rt, const jobs::job_record& j);
+
+/// The Bearer token of `Authorization`, or empty.
+std::string_view bearer(const http::request& req);
+
+/// Finds the client key (DESIGN §1 auth); no `clients:` configured: everyone is the "" client.
+result<void> authenticate(const http::request& req, context& ctx);
+
+/// Whether the request's client may use `model`.
+result<void> allow_model(const context& ctx, const std::string& model);
+
+/// Opens an id and checks that it belongs to this client. Forged, tampered and other
+/// clients' ids are all the same 404.
+result<jobs::id_fields> open_id(const gateway& g, const context& ctx, std::string_view id);
+
+std::optional<std::string> query_param(const boost::urls::url_view& u, std::string_view name);
+
+}  // namespace videogate::api

@@ -1,0 +1,300 @@
+#include "videos.hpp"
+
+#include "videogate/api/video.hpp"
+#include "videogate/core/clock.hpp"
+#include "videogate/dialects/dialect.hpp"
+#include "videogate/observe/metrics.hpp"
+#include "videogate/routing/failover.hpp"
+
+#include <boost/json.hpp>
+
+#include <charconv>
+#include <cmath>
+#include <vector>
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace videogate::api {
+
+namespace {
+
+/// What a new job is, besides the vendor's answer.
+struct new_job {
+  std::string model, prompt, size, seconds;
+  std::optional<std::string> remixed_from;
+  std::optional<std::string> idempotency_key;
+};
+
+/// Records a job the vendor accepted and answers with its Video object.
+asio::awaitable<http::response> record_new_job(gateway& g, context& ctx, routing::upstream& up,
+                                               const routing::key_ref& key, const dialects::job_state& st,
+                                               new_job n) {
+  auto id = g.ids.seal({up.cfg().name, key.fp, st.upstream_id, ctx.client});
+  if (!id) co_return error_response(g, ctx, fail(errc::bad_upstream_response, "The upstream's job id is too long to route."));
+  jobs::job_record j;
+  j.id = *id;
+  j.client = ctx.client;
+  j.upstream = up.cfg().name;
+  j.key_fp = key.fp;
+  j.upstream_id = st.upstream_id;
+  j.model = std::move(n.model);
+  j.prompt = std::move(n.prompt);
+  j.size = std::move(n.size);
+  j.seconds = n.seconds;
+  j.created_at = st.created_at.value_or(clock::now_s());
+  j.remixed_from_video_id = std::move(n.remixed_from);
+  j.idempotency_key = std::move(n.idempotency_key);
+  g.refresher->apply(*ctx.snap, j, st, false);
+  if (!j.terminal()) up.keys().job_started(key.fp);
+  j.seconds = st.seconds && !st.seconds->empty() ? *st.seconds : n.seconds;
+  j.updated_at_ms = clock::now_ms();
+  co_await g.store().put(j);
+  g.metrics().job_created(j.upstream);
+  co_return video_response(*ctx.snap, j);
+}
+
+/// A create without a finished idempotent twin: walks the route under the failover plan.
+asio::awaitable<http::response> create_new(gateway& g, http::request& req, context& ctx,
+                                           std::optional<std::string> idempotency_key) {
+  auto parsed = parse_create(req.header("content-type"), req.body);
+  if (!parsed) co_return error_response(g, ctx, parsed.error());
+  auto& cr = *parsed;
+  auto route = ctx.snap->route(cr.model);
+  if (!route) co_return error_response(g, ctx, route.error());
+  if (auto a = allow_model(ctx, cr.model); !a) co_return error_response(g, ctx, a.error());
+  if (cr.input_reference && !cr.input_reference->file_id.empty())
+    for (auto up : *route)
+      if (up->dialect().kind() != config::dialect_kind::openai)
+        co_return error_response(g, ctx, fail(errc::unsupported_value,
+                                              "'input_reference[file_id]' needs an openai-dialect upstream; upstream '" +
+                                                  up->cfg().name + "' cannot use it. Send the image or an image_url.",
+                                              "input_reference"));
+
+  // A storyboard without `seconds` asks for the length of its shots.
+  auto asked_seconds = cr.seconds;
+  if (!asked_seconds && cr.shots) {
+    double total = 0;
+    for (auto& sh : *cr.shots) total += sh.duration;
+    asked_seconds = std::to_string(static_cast<int>(std::ceil(total)));
+  }
+  routing::failover_plan plan(cr.model);
+  for (auto up : *route) {
+    auto& ucfg = up->cfg();
+    auto upstream_model = dialects::mapped_model(ucfg, cr.model);
+    auto secs = dialects::pick_duration(asked_seconds, up->dialect().allowed_durations(ucfg, cr), ucfg.name, cr.model);
+    if (!secs) {
+      plan.upstream_unusable(secs.error());
+      continue;
+    }
+    if (auto sz = dialects::check_size_for_model(cr.size, upstream_model); !sz) {
+      plan.upstream_unusable(sz.error());
+      continue;
+    }
+    auto seconds = std::to_string(*secs);
+    auto call = up->dialect().create(cr, ucfg, seconds);
+    if (!call) {
+      plan.upstream_unusable(call.error());
+      continue;
+    }
+    auto now = routing::key_clock::now();
+    auto choice = up->keys().candidates(now);
+    plan.upstream_keys(choice, now, ucfg.poll_interval);
+    // A picked probe is answered (reported) or given back (guard), whatever ends this request.
+    std::vector<routing::probe_guard> probes;
+    for (auto& k : choice.keys)
+      if (k.probe) probes.emplace_back(&up->keys(), k.key);
+    for (auto& pick : choice.keys) {
+      auto r = co_await g.caller->send(*up, "create", *call, pick.key);
+      result<dialects::job_state> st =
+          r ? up->dialect().read_create(r->status, r->headers, r->body) : result<dialects::job_state>(r.error());
+      if (pick.probe)
+        for (auto& p : probes)
+          if (p.key() == pick.key) p.answered();  // the report below settles it
+      routing::report_result(*up, pick.key, st, pick.probe);
+      if (st) {
+        ctx.upstream = ucfg.name;
+        ctx.key_fp = pick.key->fp;
+        // Named, not a braced temporary inside the co_await expression: GCC 12 destroys such
+        // temporaries twice.
+        new_job n{cr.model, cr.prompt, cr.size, seconds, std::nullopt, idempotency_key};
+        co_return co_await record_new_job(g, ctx, *up, *pick.key, *st, std::move(n));
+      }
+      auto next = plan.attempt_failed(ucfg.name, st.error());
+      if (next == routing::failover_plan::step::stop) co_return error_response(g, ctx, plan.outcome());
+      if (next == routing::failover_plan::step::next_upstream) break;
+    }
+  }
+  co_return error_response(g, ctx, plan.outcome());
+}
+
+}  // namespace
+
+// POST /v1/videos
+asio::awaitable<http::response> create_video(gateway& g, http::request& req, context& ctx) {
+  std::string idem(req.header("idempotency-key"));
+  if (idem.empty()) co_return co_await create_new(g, req, ctx, std::nullopt);
+  if (idem.size() > 255)
+    co_return error_response(
+        g, ctx, fail(errc::invalid_value, "The Idempotency-Key header must be at most 255 characters.", "Idempotency-Key"));
+  // The same key from the same client is one job, even while the first request is still in
+  // flight: duplicates wait for it and get its answer; later ones find the stored job.
+  jobs::coalescer<http::response>::work work = [&g, &req, &ctx, idem]() -> asio::awaitable<http::response> {
+    auto found = co_await g.store().find_idempotent(ctx.client, idem, clock::now_s() - 24 * 3600);
+    if (found) {
+      ctx.upstream = found->upstream;
+      ctx.key_fp = found->key_fp;
+      co_return video_response(*ctx.snap, *found);
+    }
+    co_return co_await create_new(g, req, ctx, idem);
+  };
+  co_return co_await g.creates->run(ctx.client + '\n' + idem, work);
+}
+
+// GET /v1/videos/{id}
+asio::awaitable<http::response> retrieve_video(gateway& g, const std::string& id, context& ctx) {
+  auto f = open_id(g, ctx, id);
+  if (!f) co_return error_response(g, ctx, f.error());
+  ctx.upstream = f->upstream;
+  ctx.key_fp = f->key_fp;
+  auto j = co_await g.refresher->refresh(ctx.snap, id, *f);
+  if (!j) co_return error_response(g, ctx, j.error());
+  co_return video_response(*ctx.snap, *j);
+}
+
+// GET /v1/videos
+asio::awaitable<http::response> list_videos(gateway& g, const boost::urls::url_view& u, context& ctx) {
+  jobs::list_query q;
+  q.client = ctx.client;
+  if (auto l = query_param(u, "limit")) {
+    int v = 0;
+    auto [p, ec] = std::from_chars(l->data(), l->data() + l->size(), v);
+    if (ec != std::errc{} || p != l->data() + l->size() || v < 1 || v > 100)
+      co_return error_response(g, ctx, fail(errc::invalid_value, "'limit' must be an integer from 1 to 100.", "limit"));
+    q.limit = v;
+  }
+  if (auto o = query_param(u, "order")) {
+    if (*o != "asc" && *o != "desc")
+      co_return error_response(g, ctx, fail(errc::invalid_value, "'order' must be 'asc' or 'desc'.", "order"));
+    q.descending = *o == "desc";
+  }
+  if (auto a = query_param(u, "after"); a && !a->empty()) q.after = *a;
+  for (auto p : u.params())
+    if (p.key != "limit" && p.key != "order" && p.key != "after")
+      co_return error_response(
+          g, ctx, fail(errc::unknown_parameter, "Unknown parameter: '" + std::string(p.key) + "'.", std::string(p.key)));
+  auto page = co_await g.store().list(q);
+  std::string body = "{\"object\":\"list\",\"data\":[";
+  for (std::size_t i = 0; i < page.data.size(); ++i) {
+    if (i) body += ',';
+    body += video_json(page.data[i]);
+  }
+  body += "],\"first_id\":";
+  body += page.data.empty() ? "null" : json::serialize(json::value(page.data.front().id));
+  body += ",\"last_id\":";
+  body += page.data.empty() ? "null" : json::serialize(json::value(page.data.back().id));
+  body += ",\"has_more\":";
+  body += page.has_more ? "true" : "false";
+  body += "}";
+  co_return json_response(200, std::move(body));
+}
+
+// DELETE /v1/videos/{id}
+asio::awaitable<http::response> delete_video(gateway& g, const std::string& id, context& ctx) {
+  auto f = open_id(g, ctx, id);
+  if (!f) co_return error_response(g, ctx, f.error());
+  ctx.upstream = f->upstream;
+  ctx.key_fp = f->key_fp;
+  auto known = co_await g.store().get(id);
+  if (known && known->status == video_status::deleted)
+    co_return error_response(
+        g, ctx, fail(errc::not_found, "No video found with id '" + id + "': it was already deleted.", "video_id"));
+  bool vendor_had = false;
+  bool tombstone = false;  // the vendor has no delete: keep a record that the id is gone
+  if (auto up = ctx.snap->find(f->upstream)) {
+    auto call = up->dialect().remove(f->upstream_id);
+    tombstone = !call.has_value();
+    if (call) {
+      auto key = up->by_fingerprint(f->key_fp);
+      if (!key)
+        co_return error_response(
+            g, ctx, fail(errc::no_upstream_available, "The upstream key that made this video is no longer configured."));
+      auto r = co_await g.caller->send(*up, "delete", *call, key);
+      if (!r) {
+        routing::report_result(*up, key, r);
+        co_return error_response(g, ctx, r.error());
+      }
+      if (r->status >= 400 && r->status != 404) {
+        auto e = dialects::classify_http_error(r->status, r->headers, r->body);
+        routing::report(*up, key, &e);
+        co_return error_response(g, ctx, e);
+      }
+      routing::report(*up, key, nullptr);
+      if (r->status >= 200 && r->status < 300) vendor_had = true;
+    }
+  }
+  if (!known && !vendor_had)
+    co_return error_response(g, ctx, fail(errc::not_found, "No video found with id '" + id + "'.", "video_id"));
+  if (known && !known->terminal())
+    if (auto up = ctx.snap->find(f->upstream)) up->keys().job_finished(f->key_fp);  // frees its cap
+  g.refresher->terminal().forget(id);
+  if (tombstone) {
+    jobs::job_record j = known.value_or(jobs::job_record{});
+    j.id = id;
+    j.client = f->client;
+    j.upstream = f->upstream;
+    j.key_fp = f->key_fp;
+    j.upstream_id = f->upstream_id;
+    j.status = video_status::deleted;
+    j.updated_at_ms = clock::now_ms();
+    co_await g.store().put(j);
+  } else {
+    co_await g.store().erase(id);
+  }
+  json::object o;
+  o["id"] = id;
+  o["object"] = "video.deleted";
+  o["deleted"] = true;
+  co_return json_response(200, json::serialize(o));
+}
+
+// POST /v1/videos/{id}/remix
+asio::awaitable<http::response> remix_video(gateway& g, const std::string& id, http::request& req, context& ctx) {
+  auto f = open_id(g, ctx, id);
+  if (!f) co_return error_response(g, ctx, f.error());
+  auto prompt = parse_remix(req.header("content-type"), req.body);
+  if (!prompt) co_return error_response(g, ctx, prompt.error());
+  auto original = co_await g.refresher->refresh(ctx.snap, id, *f);
+  if (!original) co_return error_response(g, ctx, original.error());
+  if (auto a = allow_model(ctx, original->model); !a) co_return error_response(g, ctx, a.error());
+  auto up = ctx.snap->find(f->upstream);
+  auto key = up ? up->by_fingerprint(f->key_fp) : nullptr;
+  if (!up || !key)
+    co_return error_response(
+        g, ctx, fail(errc::no_upstream_available, "The upstream key that made this video is no longer configured."));
+  // A remix is a new job: never on a key or upstream that a reload took out of the config
+  // (those only finish the jobs they made).
+  if (!ctx.snap->configured(up) || !up->keys().configured(key->fp))
+    co_return error_response(g, ctx,
+                             fail(errc::no_upstream_available,
+                                  "The upstream key that made this video was removed from the config; it serves no new "
+                                  "jobs, and a remix is one."));
+  ctx.upstream = f->upstream;
+  ctx.key_fp = f->key_fp;
+  auto call = up->dialect().remix(f->upstream_id, *prompt, up->cfg());
+  if (!call) co_return error_response(g, ctx, call.error());
+  auto r = co_await g.caller->send(*up, "remix", *call, key);
+  result<dialects::job_state> st =
+      r ? up->dialect().read_create(r->status, r->headers, r->body) : result<dialects::job_state>(r.error());
+  routing::report_result(*up, key, st);
+  if (!st) {
+    auto e = st.error();
+    if (e.after_send && e.code == errc::upstream_timeout)
+      e.message = "Upstream '" + f->upstream + "' did not answer in time. The remix job may exist at the vendor.";
+    co_return error_response(g, ctx, e);
+  }
+  new_job n{original->model, *prompt, original->size, original->seconds, id, std::nullopt};
+  co_return co_await record_new_job(g, ctx, *up, *key, *st, std::move(n));
+}
+
+}  // namespace videogate::api
