@@ -125,7 +125,7 @@ fault fault_for_key(std::string_view key) noexcept
 {
   if (key.empty())
     return fault::missing_key;
-  static constexpr std::array<std::pair<std::string_view, fault>, 10> table{{
+  static constexpr std::array<std::pair<std::string_view, fault>, 12> table{{
     {"bad-", fault::invalid_key},
     {"invalid-", fault::invalid_key},
     {"forbidden-", fault::forbidden},
@@ -136,6 +136,8 @@ fault fault_for_key(std::string_view key) noexcept
     {"drop-", fault::drop},
     {"garbage-", fault::garbage},
     {"fail-", fault::fail_jobs},
+    {"made502-", fault::made_502},
+    {"made504-", fault::made_504},
   }};
   for (auto& [prefix, f] : table)
     if (starts_with(key, prefix))
@@ -149,6 +151,16 @@ reply json_reply(http::status status, const boost::json::value& body)
   r.status = status;
   r.headers.set(http::field::content_type, "application/json");
   r.body = boost::json::serialize(body);
+  return r;
+}
+
+reply gateway_page(http::status status)
+{
+  reply r;
+  r.status = status;
+  r.headers.set(http::field::content_type, "text/html");
+  r.body = status == http::status::gateway_timeout ? "<html><body><h1>504 Gateway Time-out</h1></body></html>"
+                                                   : "<html><body><h1>502 Bad Gateway</h1></body></html>";
   return r;
 }
 

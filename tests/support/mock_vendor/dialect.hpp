@@ -43,6 +43,15 @@ enum class fault {
   drop,          ///< `drop-*`: socket closed without an answer
   garbage,       ///< `garbage-*`: 200 with a body that is not JSON
   fail_jobs,     ///< `fail-*`: jobs are created, then end `failed`
+  made_502,      ///< `made502-*`: creates make the job, then answer a proxy's 502 page
+  made_504,      ///< `made504-*`: the same with a 504 page
+};
+
+/// What a request does to the job store, for faults that hit only some routes.
+enum class route_kind {
+  other,   ///< lists, content, delete, balance, errors
+  create,  ///< makes a job: a create or a remix
+  status,  ///< a status read (a poll)
 };
 
 // Small helpers every dialect uses.
@@ -76,6 +85,9 @@ struct reply {
   std::optional<std::string_view> blob;
   bool drop = false;                   ///< close the connection without answering
 };
+
+/// The HTML page a vendor's front proxy sends for 502 or 504, whatever the API behind it.
+reply gateway_page(boost::beast::http::status status);
 
 /// `status` with a JSON body.
 reply json_reply(boost::beast::http::status status, const boost::json::value& body);
@@ -126,6 +138,9 @@ public:
 
   /// True when `path` is served without looking at the key (a CDN): no auth, no key faults.
   virtual bool is_public(std::string_view /*path*/) const noexcept { return false; }
+
+  /// Which of this dialect's routes `ctx` is: the server aims route-specific faults with it.
+  virtual route_kind kind_of(const request_context& /*ctx*/) const noexcept { return route_kind::other; }
 
   /// The answer for a key fault (missing/invalid key, forbidden, no credit, rate limit,
   /// server error) in this dialect's error shape.

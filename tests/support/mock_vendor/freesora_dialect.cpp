@@ -242,6 +242,17 @@ public:
 
   bool owns(std::string_view path) const noexcept override { return path == "/api" || starts_with(path, "/api/"); }
 
+  route_kind kind_of(const request_context& ctx) const noexcept override
+  {
+    if (ctx.req.method() != http::verb::post)
+      return route_kind::other;
+    if (ctx.path == "/api/v1/video/sora-pro")
+      return route_kind::create;
+    if (ctx.path == "/api/video-generations/check-result")
+      return route_kind::status;
+    return route_kind::other;
+  }
+
   reply fault_reply(fault f, const request_context& ctx) const override
   {
     switch (f) {

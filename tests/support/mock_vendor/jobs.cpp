@@ -58,6 +58,8 @@ boost::json::object to_json(const job& j)
   o["completed_at"] = opt(j.completed_at);
   o["expires_at"] = opt(j.expires_at);
   o["fail_at_end"] = j.fail_at_end;
+  o["request_seq"] = j.request_seq;
+  o["idempotency_key"] = j.idempotency_key ? boost::json::value(*j.idempotency_key) : boost::json::value(nullptr);
   if (j.status == job_status::failed)
     o["error"] = {{"code", j.error_code}, {"message", j.error_message}};
   else
@@ -98,6 +100,7 @@ job& job_store::create(job j)
   j.progress = 0;
   j.polls = 0;
   auto id = j.id;
+  newest_id_ = id;
   if (!j.media_name.empty())
     media_index_.insert_or_assign(j.media_name, id);
   return jobs_.insert_or_assign(std::move(id), std::move(j)).first->second;

@@ -48,6 +48,8 @@ struct job {
   /// File name under the unauthenticated `/files/` route (dialects whose result is a URL),
   /// empty when the media is only served by the dialect's own API.
   std::string media_name;
+  std::uint64_t request_seq = 0;  ///< `seq` of the logged request that made it (/_mock/requests)
+  std::optional<std::string> idempotency_key;  ///< that request's Idempotency-Key header
 };
 
 /// All jobs of the process, keyed by id. Single-threaded: no locking.
@@ -60,6 +62,12 @@ public:
 
   /// Stores `j` (id, key, dialect and request fields set by the caller) as queued at `now`.
   job& create(job j);
+
+  /// Jobs ever created (never goes down): tells whether a handler made one.
+  std::uint64_t created_count() const noexcept { return next_seq_ - 1; }
+
+  /// The job created last, if it still exists.
+  job* newest() { return find_any(newest_id_); }
 
   /// The job `id` if it exists and belongs to `key` and `dialect`; else null (a 404).
   job* find(std::string_view id, std::string_view key, std::string_view dialect);
@@ -93,6 +101,7 @@ public:
 private:
   int complete_after_polls_;
   std::uint64_t next_seq_ = 1;
+  std::string newest_id_;
   std::unordered_map<std::string, job> jobs_;
   std::unordered_map<std::string, std::string> media_index_;  ///< media_name -> id
   std::mt19937_64 rng_{std::random_device{}()};

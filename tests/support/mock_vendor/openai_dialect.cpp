@@ -347,6 +347,19 @@ public:
     return path == "/v1/videos" || starts_with(path, "/v1/videos/");
   }
 
+  route_kind kind_of(const request_context& ctx) const noexcept override
+  {
+    const auto& s = ctx.segments;
+    const auto method = ctx.req.method();
+    if (s.size() == 2 && method == http::verb::post)
+      return route_kind::create;
+    if (s.size() == 3 && method == http::verb::get)
+      return route_kind::status;
+    if (s.size() == 4 && s[3] == "remix" && method == http::verb::post)
+      return route_kind::create;
+    return route_kind::other;
+  }
+
   reply fault_reply(fault f, const request_context& ctx) const override
   {
     switch (f) {

@@ -481,7 +481,8 @@ struct server::impl {
       ctx.key = bearer_key(req[http::field::authorization]);
       ctx.key_fault = fault_for_key(ctx.key);
       parse_body(ctx);
-      log_.push_back(record_of(ctx, next_seq_++));
+      const auto seq = next_seq_++;
+      log_.push_back(record_of(ctx, seq));
       if (log_.size() > max_logged_requests)
         log_.pop_front();  // long benchmarks must not grow without bound; seq shows the gap
 
@@ -501,6 +502,7 @@ struct server::impl {
       if (owner->is_public(ctx.path))
         co_return owner->handle(ctx);  // a CDN: the key (or its absence) changes nothing
 
+      const auto kind = owner->kind_of(ctx);
       switch (ctx.key_fault) {
       case fault::drop: {
         reply r;
@@ -526,15 +528,38 @@ struct server::impl {
       case fault::rate_limited:
       case fault::server_error:
         co_return owner->fault_reply(ctx.key_fault, ctx);
+      case fault::made_502:
+      case fault::made_504:
+        if (kind != route_kind::create)
+          break;
+        serve(*owner, ctx, seq);  // the job is made; the proxy in front of the vendor then fails
+        co_return gateway_page(ctx.key_fault == fault::made_502 ? http::status::bad_gateway
+                                                                : http::status::gateway_timeout);
       case fault::none:
       case fault::fail_jobs:
         break;
       }
-      co_return owner->handle(ctx);
+      co_return serve(*owner, ctx, seq);
     } catch (const std::exception& e) {
       // A bug in the mock itself: make it loud in the answer rather than a silent drop.
       co_return plain_error(http::status::internal_server_error, std::string("mock vendor bug: ") + e.what());
     }
+  }
+
+  /// The dialect's answer. A job it makes is tagged with the request that made it, so a test
+  /// can count the jobs behind one Idempotency-Key even when the answer was lost.
+  reply serve(dialect& owner, request_context& ctx, std::uint64_t seq)
+  {
+    const auto made_before = state_.jobs.created_count();
+    reply r = owner.handle(ctx);
+    if (state_.jobs.created_count() != made_before) {
+      if (job* j = state_.jobs.newest()) {
+        j->request_seq = seq;
+        if (const auto key = ctx.req["Idempotency-Key"]; !key.empty())
+          j->idempotency_key = std::string(key);
+      }
+    }
+    return r;
   }
 
   // /_mock/*: no auth, never recorded.

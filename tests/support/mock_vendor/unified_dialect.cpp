@@ -228,6 +228,16 @@ public:
     return path == "/v1/video" || starts_with(path, "/v1/video/");
   }
 
+  route_kind kind_of(const request_context& ctx) const noexcept override
+  {
+    const auto method = ctx.req.method();
+    if (ctx.path == "/v1/video/create" && method == http::verb::post)
+      return route_kind::create;
+    if (ctx.path == "/v1/video/query" && method == http::verb::get)
+      return route_kind::status;
+    return route_kind::other;
+  }
+
   reply fault_reply(fault f, const request_context& /*ctx*/) const override
   {
     switch (f) {
