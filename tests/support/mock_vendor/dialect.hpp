@@ -45,6 +45,7 @@ enum class fault {
   fail_jobs,     ///< `fail-*`: jobs are created, then end `failed`
   made_502,      ///< `made502-*`: creates make the job, then answer a proxy's 502 page
   made_504,      ///< `made504-*`: the same with a 504 page
+  forget,        ///< `forget-*`: jobs are made, then every status read answers "not found"
 };
 
 /// What a request does to the job store, for faults that hit only some routes.
@@ -109,6 +110,7 @@ struct request_context {
   std::optional<boost::json::value> json; ///< set when the body is valid JSON
   std::optional<std::vector<form_part>> form;  ///< set when the body is valid multipart
   std::string body_error;                 ///< why a JSON/multipart body could not be parsed
+  bool forget = false;                    ///< status, content and delete answer "not found" for the job
 
   /// First value of query parameter `name`, if present.
   std::optional<std::string_view> query_param(std::string_view name) const;

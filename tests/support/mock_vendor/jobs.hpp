@@ -40,7 +40,7 @@ struct job {
   std::optional<std::int64_t> expires_at;
   job_status status = job_status::queued;
   int progress = 0;  ///< 0–100
-  int polls = 0;     ///< status reads so far
+  int polls = 0;     ///< status reads so far (also those after it finished)
   bool fail_at_end = false;  ///< ends `failed` instead of `completed` (the `fail-*` keys)
   std::string error_code;     ///< set when failed
   std::string error_message;  ///< set when failed
@@ -78,7 +78,7 @@ public:
   /// The job whose `media_name` is `name`, regardless of key (the `/files/` route).
   const job* find_media(std::string_view name) const;
 
-  /// Counts one status read and moves the timeline on: in_progress with progress
+  /// Counts one status read and moves an unfinished job's timeline on: in_progress with progress
   /// polls*100/N before poll N, completed (or failed) at poll N = --complete-after-polls.
   void poll(job& j);
 

@@ -68,6 +68,12 @@ reply not_found_video(std::string_view id)
                      "invalid_request_error", "id", "not_found");
 }
 
+/// A job the vendor lost track of (`ctx.forget`): its generic not-found, no id, no param.
+reply video_forgotten()
+{
+  return error_reply(http::status::not_found, "Video not found", "invalid_request_error", std::nullopt, "not_found");
+}
+
 reply invalid_url(const request_context& ctx)
 {
   return error_reply(http::status::not_found,
@@ -496,7 +502,9 @@ private:
     job* j = state_.jobs.find(id, ctx.key, dialect_name);
     if (j == nullptr)
       return not_found_video(id);
-    state_.jobs.poll(*j);
+    state_.jobs.poll(*j);  // still a poll: tests see that it was read
+    if (ctx.forget)
+      return video_forgotten();
     return json_reply(http::status::ok, video_object(*j));
   }
 
@@ -505,6 +513,8 @@ private:
   {
     if (state_.jobs.find(id, ctx.key, dialect_name) == nullptr)
       return not_found_video(id);
+    if (ctx.forget)
+      return video_forgotten();
     state_.jobs.erase(id);
     return json_reply(http::status::ok, {{"id", id}, {"object", "video.deleted"}, {"deleted", true}});
   }
@@ -515,6 +525,8 @@ private:
     const job* j = state_.jobs.find(id, ctx.key, dialect_name);
     if (j == nullptr)
       return not_found_video(id);
+    if (ctx.forget)
+      return video_forgotten();
     const auto variant = ctx.query_param("variant").value_or("video");
     std::string_view bytes;
     std::string_view type;

@@ -535,6 +535,9 @@ struct server::impl {
         serve(*owner, ctx, seq);  // the job is made; the proxy in front of the vendor then fails
         co_return gateway_page(ctx.key_fault == fault::made_502 ? http::status::bad_gateway
                                                                 : http::status::gateway_timeout);
+      case fault::forget:
+        ctx.forget = true;
+        break;
       case fault::none:
       case fault::fail_jobs:
         break;
