@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -143,7 +144,8 @@ boost::asio::awaitable<void> do_send(videogate::http::client* c, videogate::http
 }  // namespace
 
 videogate::http::client_response request(const std::string& method, const std::string& url,
-                                         videogate::http::header_list headers, std::string body) {
+                                         videogate::http::header_list headers, std::string body,
+                                         milliseconds timeout) {
   boost::asio::io_context ioc;
   videogate::http::client c(ioc.get_executor());
   videogate::http::client_request req;
@@ -151,7 +153,7 @@ videogate::http::client_response request(const std::string& method, const std::s
   req.url = url;
   req.headers = std::move(headers);
   req.body = std::move(body);
-  req.timeout = seconds(30);
+  req.timeout = timeout;
   req.max_response_bytes = 64 * 1024 * 1024;
   videogate::result<videogate::http::client_response> out = videogate::fail(videogate::errc::internal, "not run");
   boost::asio::co_spawn(ioc, do_send(&c, std::move(req), &out), boost::asio::detached);
@@ -187,6 +189,83 @@ std::string raw_exchange(int port, const std::string& bytes) {
   }
   close(fd);
   return out;
+}
+
+raw_connection::raw_connection(int port) {
+  fd_ = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd_ < 0) throw std::runtime_error("socket failed: " + std::string(std::strerror(errno)));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    auto why = std::string(std::strerror(errno));
+    ::close(fd_);
+    fd_ = -1;
+    throw std::runtime_error("connect failed: " + why);
+  }
+}
+
+raw_connection::~raw_connection() { close(); }
+
+void raw_connection::close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+bool raw_connection::send(const std::string& bytes) {
+  if (fd_ < 0 || closed_) return false;
+  std::size_t off = 0;
+  while (off < bytes.size()) {
+    auto n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) {
+      closed_ = true;
+      return false;
+    }
+    off += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+std::string raw_connection::read_for(milliseconds timeout) {
+  std::string got;
+  auto deadline = steady_clock::now() + timeout;
+  while (fd_ >= 0 && !closed_) {
+    auto left = duration_cast<milliseconds>(deadline - steady_clock::now()).count();
+    if (left <= 0) break;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
+    char buf[4096];
+    auto n = recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) {
+      closed_ = true;
+      break;
+    }
+    got.append(buf, static_cast<std::size_t>(n));
+    in_.append(buf, static_cast<std::size_t>(n));
+  }
+  return got;
+}
+
+bool raw_connection::read_until(const std::string& needle, milliseconds timeout) {
+  auto deadline = steady_clock::now() + timeout;
+  while (in_.find(needle) == std::string::npos && !closed_) {
+    auto left = duration_cast<milliseconds>(deadline - steady_clock::now());
+    if (left.count() <= 0) break;
+    // Short slices so a match is seen as soon as its bytes arrive.
+    read_for(std::min(left, milliseconds(50)));
+  }
+  return in_.find(needle) != std::string::npos;
+}
+
+bool raw_connection::wait_closed(milliseconds timeout) {
+  auto deadline = steady_clock::now() + timeout;
+  while (!closed_) {
+    auto left = duration_cast<milliseconds>(deadline - steady_clock::now());
+    if (left.count() <= 0) break;
+    read_for(left);
+  }
+  return closed_;
 }
 
 std::string read_file(const fs::path& p) {
@@ -242,11 +321,13 @@ void stack::write_config(const std::string& yaml) {
   std::filesystem::rename(tmp, config_path);
 }
 
-void stack::start_gateway(const std::string& yaml) {
+void stack::start_gateway(const std::string& yaml, std::vector<std::string> wrapper) {
   write_config(yaml);
   // VIDEOGATE_BIN in the environment runs something else in its place (docker/run-in-container.sh).
   const char* bin = std::getenv("VIDEOGATE_BIN");
-  gateway = std::make_unique<process>(std::vector<std::string>{bin && *bin ? bin : VIDEOGATE_BIN, "--config", config_path});
+  auto argv = std::move(wrapper);
+  argv.insert(argv.end(), {bin && *bin ? bin : VIDEOGATE_BIN, "--config", config_path});
+  gateway = std::make_unique<process>(argv);
   gateway_port = port_of(gateway->wait_for_line("listening on"));
 }
 

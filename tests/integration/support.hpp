@@ -47,11 +47,43 @@ struct temp_dir {
 /// The port in a "... listening on HOST:PORT" line.
 int port_of(const std::string& line);
 
+/// One HTTP exchange; throws when it fails or takes longer than `timeout`.
 videogate::http::client_response request(const std::string& method, const std::string& url,
-                                         videogate::http::header_list headers = {}, std::string body = {});
+                                         videogate::http::header_list headers = {}, std::string body = {},
+                                         std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
 /// Sends raw bytes and returns everything the server answers until it closes (or 5 s).
 std::string raw_exchange(int port, const std::string& bytes);
+
+/// A raw TCP connection to 127.0.0.1:port, for tests that need byte-level control of what a
+/// client sends and when (slow senders, bodies that never come, connections held open).
+/// Every read is bounded by a timeout; nothing blocks longer than asked.
+class raw_connection {
+ public:
+  explicit raw_connection(int port);
+  ~raw_connection();
+  raw_connection(const raw_connection&) = delete;
+  raw_connection& operator=(const raw_connection&) = delete;
+
+  /// Sends all of `bytes`; false when the peer closed or reset the connection.
+  bool send(const std::string& bytes);
+  /// Reads for up to `timeout`, returning early when the peer closes. Returns the bytes read
+  /// by this call (all bytes read so far stay in received()).
+  std::string read_for(std::chrono::milliseconds timeout);
+  /// Reads until received() contains `needle`, the peer closes, or `timeout` passes.
+  bool read_until(const std::string& needle, std::chrono::milliseconds timeout);
+  /// Reads until the peer closes (EOF or reset) or `timeout` passes; true when it closed.
+  bool wait_closed(std::chrono::milliseconds timeout);
+  /// The peer closed or reset the connection (seen by a read or a send).
+  bool closed() const { return closed_; }
+  const std::string& received() const { return in_; }
+  void close();
+
+ private:
+  int fd_ = -1;
+  std::string in_;
+  bool closed_ = false;
+};
 
 std::string read_file(const std::filesystem::path& p);
 void write_file(const std::filesystem::path& p, const std::string& text);
@@ -73,7 +105,8 @@ struct stack {
   /// Starts the mock with `mock_args` (plus --listen 127.0.0.1:0).
   void start_mock(std::vector<std::string> mock_args = {});
   /// Writes `yaml` (with ${MOCK_URL} and ${DIR} replaced) and starts the gateway on it.
-  void start_gateway(const std::string& yaml);
+  /// `wrapper` (e.g. {"/bin/sh", "-c", "ulimit -n 64; exec \"$0\" \"$@\""}) goes before the binary.
+  void start_gateway(const std::string& yaml, std::vector<std::string> wrapper = {});
   /// Writes `yaml` (same replacements) over the gateway's config file, atomically.
   void write_config(const std::string& yaml);
   std::string gw(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(gateway_port) + path; }
