@@ -125,7 +125,7 @@ fault fault_for_key(std::string_view key) noexcept
 {
   if (key.empty())
     return fault::missing_key;
-  static constexpr std::array<std::pair<std::string_view, fault>, 13> table{{
+  static constexpr std::array<std::pair<std::string_view, fault>, 15> table{{
     {"bad-", fault::invalid_key},
     {"invalid-", fault::invalid_key},
     {"forbidden-", fault::forbidden},
@@ -139,6 +139,8 @@ fault fault_for_key(std::string_view key) noexcept
     {"made502-", fault::made_502},
     {"made504-", fault::made_504},
     {"forget-", fault::forget},
+    {"hang-", fault::hang},
+    {"slowpoll-", fault::slow_poll},
   }};
   for (auto& [prefix, f] : table)
     if (starts_with(key, prefix))

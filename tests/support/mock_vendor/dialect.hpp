@@ -46,6 +46,8 @@ enum class fault {
   made_502,      ///< `made502-*`: creates make the job, then answer a proxy's 502 page
   made_504,      ///< `made504-*`: the same with a 504 page
   forget,        ///< `forget-*`: jobs are made, then every status read answers "not found"
+  hang,          ///< `hang-*`: status reads are never answered
+  slow_poll,     ///< `slowpoll-*`: status reads answered after --slow-ms
 };
 
 /// What a request does to the job store, for faults that hit only some routes.
@@ -85,6 +87,7 @@ struct reply {
   std::string body;
   std::optional<std::string_view> blob;
   bool drop = false;                   ///< close the connection without answering
+  bool hang = false;                   ///< never answer; hold the connection until the peer leaves
 };
 
 /// The HTML page a vendor's front proxy sends for 502 or 504, whatever the API behind it.

@@ -24,7 +24,7 @@ constexpr std::string_view usage =
   "                             [--unified-variant minimal|rich|detail] [--verbose]\n"
   "  --listen HOST:PORT        address to bind (default 127.0.0.1:9090; port 0 picks a free one)\n"
   "  --complete-after-polls N  status reads until a job completes (default 3)\n"
-  "  --slow-ms MS              delay of slow-* keys (default 3000)\n"
+  "  --slow-ms MS              delay of slow-* keys and of slowpoll-* status reads (default 3000)\n"
   "  --retry-after S           Retry-After of ratelimit-* keys (default 7)\n"
   "  --tls-cert/--tls-key      PEM files: serve HTTPS (TLS 1.2+)\n"
   "  --video-bytes N           serve a synthetic N-byte video instead of sample.mp4\n"

@@ -20,6 +20,7 @@
 #include <openssl/ssl.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <deque>
 #include <exception>
@@ -47,6 +48,7 @@ constexpr auto write_timeout = 30s;      // each chunk of an answer
 constexpr auto handshake_timeout = 10s;
 constexpr auto shutdown_timeout = 2s;
 constexpr auto linger_timeout = 2s;       // draining an unread body after a 413
+constexpr auto hang_timeout = 10min;      // a hung answer ends when the client gives up, or after this
 constexpr std::size_t chunk_size = 256 * 1024;  // streamed media: one deadline per chunk
 constexpr std::size_t max_logged_requests = 100000;
 
@@ -218,6 +220,23 @@ asio::awaitable<void> close_lingering(Stream& stream)
   } else {
     co_await close_gracefully(stream);
   }
+}
+
+/// Never answers: reads and discards until the peer closes (or hang_timeout), without
+/// holding up the io_context, so other connections go on. A vendor that took a request and
+/// went silent.
+template <class Stream>
+asio::awaitable<void> hold_open(Stream& stream)
+{
+  auto& lowest = beast::get_lowest_layer(stream);
+  lowest.expires_after(hang_timeout);
+  std::array<char, 4096> scratch;
+  for (;;) {
+    auto [ec, n] = co_await stream.async_read_some(asio::buffer(scratch), use_tuple);
+    if (ec)
+      break;
+  }
+  lowest.close();
 }
 
 /// Writes `r`; media (`r.blob`) goes out in chunks straight from the shared buffer.
@@ -426,11 +445,16 @@ struct server::impl {
       reply r = co_await handle(req);
       if (opts_.verbose)
         std::cerr << req.method_string() << " " << req.target() << " -> "
-                  << (r.drop ? std::string("(dropped)") : std::to_string(static_cast<unsigned>(r.status))) << "\n";
+                  << (r.drop   ? std::string("(dropped)")
+                      : r.hang ? std::string("(hung)")
+                               : std::to_string(static_cast<unsigned>(r.status)))
+                  << "\n";
       if (r.drop) {
         lowest.close();  // no answer at all: the client sees the connection vanish
         co_return;
       }
+      if (r.hang)
+        co_return co_await hold_open(stream);
       const bool keep_alive = req.keep_alive();
       if (!co_await write_reply(stream, r, req.version(), keep_alive, req.method() == http::verb::head))
         co_return;
@@ -509,11 +533,17 @@ struct server::impl {
         r.drop = true;
         co_return r;
       }
-      case fault::slow: {
-        asio::steady_timer timer{co_await asio::this_coro::executor, opts_.slow};
-        co_await timer.async_wait(use_tuple);
+      case fault::slow:
+        co_await pause(opts_.slow);
         break;
-      }
+      case fault::slow_poll:
+        if (kind == route_kind::status)
+          co_await pause(opts_.slow);
+        break;
+      case fault::hang:
+        if (kind != route_kind::status)
+          break;
+        co_return reply{.hang = true};
       case fault::garbage: {
         // Claims JSON, is not: what a vendor behind a misconfigured proxy sends.
         reply r;
@@ -547,6 +577,13 @@ struct server::impl {
       // A bug in the mock itself: make it loud in the answer rather than a silent drop.
       co_return plain_error(http::status::internal_server_error, std::string("mock vendor bug: ") + e.what());
     }
+  }
+
+  /// Waits without holding up other connections.
+  static asio::awaitable<void> pause(std::chrono::milliseconds how_long)
+  {
+    asio::steady_timer timer{co_await asio::this_coro::executor, how_long};
+    co_await timer.async_wait(use_tuple);
   }
 
   /// The dialect's answer. A job it makes is tagged with the request that made it, so a test
