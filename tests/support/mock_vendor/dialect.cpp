@@ -125,7 +125,7 @@ fault fault_for_key(std::string_view key) noexcept
 {
   if (key.empty())
     return fault::missing_key;
-  static constexpr std::array<std::pair<std::string_view, fault>, 15> table{{
+  static constexpr std::array<std::pair<std::string_view, fault>, 17> table{{
     {"bad-", fault::invalid_key},
     {"invalid-", fault::invalid_key},
     {"forbidden-", fault::forbidden},
@@ -141,6 +141,8 @@ fault fault_for_key(std::string_view key) noexcept
     {"forget-", fault::forget},
     {"hang-", fault::hang},
     {"slowpoll-", fault::slow_poll},
+    {"evilurl-", fault::evil_url},
+    {"crlfurl-", fault::crlf_url},
   }};
   for (auto& [prefix, f] : table)
     if (starts_with(key, prefix))

@@ -48,6 +48,8 @@ enum class fault {
   forget,        ///< `forget-*`: jobs are made, then every status read answers "not found"
   hang,          ///< `hang-*`: status reads are never answered
   slow_poll,     ///< `slowpoll-*`: status reads answered after --slow-ms
+  evil_url,      ///< `evilurl-*`: result URLs point at --evil-url
+  crlf_url,      ///< `crlfurl-*`: result URLs carry a CR LF and a header line
 };
 
 /// What a request does to the job store, for faults that hit only some routes.
@@ -126,6 +128,7 @@ struct vendor_state {
   std::chrono::seconds retry_after{7};
   std::string base_url;  ///< e.g. "http://127.0.0.1:9090", known after binding (for result URLs)
   std::string unified_variant = "rich";  ///< shape of `unified` query answers: minimal | rich | detail
+  std::string evil_url;  ///< the result URL of `evilurl-*` jobs (--evil-url)
 };
 
 /// One upstream API family. Implementations are pure functions of the request and the
@@ -164,5 +167,9 @@ std::unique_ptr<dialect> make_files_dialect(vendor_state& state);
 
 /// The absolute URL of a job's result on the `/files/` route (its `media_name`).
 std::string media_url(const vendor_state& state, const job& j);
+
+/// The result URL a status answer hands out: `media_url`, or the hostile URL the job's key
+/// asks for (`evilurl-*`, `crlfurl-*`).
+std::string result_url(const vendor_state& state, const job& j);
 
 }  // namespace videogate::mock_vendor

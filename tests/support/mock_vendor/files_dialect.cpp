@@ -74,6 +74,18 @@ std::string media_url(const vendor_state& state, const job& j)
   return state.base_url + std::string(route_prefix) + j.media_name;
 }
 
+std::string result_url(const vendor_state& state, const job& j)
+{
+  switch (fault_for_key(j.key)) {
+  case fault::evil_url:
+    return state.evil_url;  // a gateway must not fetch whatever URL a vendor names
+  case fault::crlf_url:
+    return media_url(state, j) + "\r\nSet-Cookie: pwned=1";  // nor copy one into a header
+  default:
+    return media_url(state, j);
+  }
+}
+
 std::unique_ptr<dialect> make_files_dialect(vendor_state& state)
 {
   return std::make_unique<files_dialect>(state);

@@ -358,7 +358,7 @@ private:
     }
     d["progress"] = j->progress;
     if (j->status == job_status::completed) {
-      const auto url = media_url(state_, *j);
+      const auto url = result_url(state_, *j);
       d["result_url"] = url;
       d["result_urls"] = json::array{json::value(url)};
     }

@@ -21,7 +21,7 @@ namespace mock = videogate::mock_vendor;
 constexpr std::string_view usage =
   "usage: videogate-mock-vendor [--listen HOST:PORT] [--complete-after-polls N] [--slow-ms MS]\n"
   "                             [--retry-after S] [--tls-cert FILE --tls-key FILE] [--video-bytes N]\n"
-  "                             [--unified-variant minimal|rich|detail] [--verbose]\n"
+  "                             [--unified-variant minimal|rich|detail] [--evil-url URL] [--verbose]\n"
   "  --listen HOST:PORT        address to bind (default 127.0.0.1:9090; port 0 picks a free one)\n"
   "  --complete-after-polls N  status reads until a job completes (default 3)\n"
   "  --slow-ms MS              delay of slow-* keys and of slowpoll-* status reads (default 3000)\n"
@@ -29,6 +29,7 @@ constexpr std::string_view usage =
   "  --tls-cert/--tls-key      PEM files: serve HTTPS (TLS 1.2+)\n"
   "  --video-bytes N           serve a synthetic N-byte video instead of sample.mp4\n"
   "  --unified-variant V       shape of unified query answers: minimal, rich (default), detail\n"
+  "  --evil-url URL            result URL of evilurl-* jobs (default http://localhost:PORT/_mock/health)\n"
   "  --verbose                 one line per request on stderr\n";
 
 [[noreturn]] void usage_error(std::string_view message)
@@ -88,6 +89,8 @@ mock::options parse_args(int argc, char** argv)
       if (value != "minimal" && value != "rich" && value != "detail")
         usage_error("--unified-variant wants minimal, rich or detail");
       opts.unified_variant = std::string(value);
+    } else if (flag == "--evil-url") {
+      opts.evil_url = std::string(value);
     } else if (flag == "--video-bytes") {
       opts.video_bytes = parse_number<std::size_t>(flag, value);
     } else {

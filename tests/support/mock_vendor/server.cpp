@@ -333,6 +333,11 @@ struct server::impl {
     const auto bound = acceptor_.local_endpoint();
     const auto address = bound.address().is_v6() ? "[" + bound.address().to_string() + "]" : bound.address().to_string();
     state_.base_url = std::string(tls_ ? "https://" : "http://") + address + ":" + std::to_string(bound.port());
+    // By default a URL that reaches the mock itself under another host name, as an attacker's
+    // vendor would point a gateway at its own internal services.
+    state_.evil_url = !opts_.evil_url.empty() ? opts_.evil_url
+                                              : std::string(tls_ ? "https://" : "http://") + "localhost:" +
+                                                  std::to_string(bound.port()) + "/_mock/health";
 
     // One line per dialect file.
     dialects_.push_back(make_openai_dialect(state_));
@@ -570,6 +575,8 @@ struct server::impl {
         break;
       case fault::none:
       case fault::fail_jobs:
+      case fault::evil_url:  // the dialects hand out the URL (result_url)
+      case fault::crlf_url:
         break;
       }
       co_return serve(*owner, ctx, seq);

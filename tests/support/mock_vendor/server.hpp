@@ -27,6 +27,7 @@ struct options {
   std::string tls_key;
   std::optional<std::size_t> video_bytes;
   std::string unified_variant = "rich";  ///< minimal | rich | detail (`unified` query answers)
+  std::string evil_url;  ///< result URL of evilurl-* jobs; empty: the mock's health route via "localhost"
   bool verbose = false;  ///< one stderr line per request
 };
 

@@ -358,7 +358,7 @@ private:
     const bool rich = variant == "rich";
     const bool detail = variant == "detail";
     const auto url = j.status == job_status::completed && !j.media_name.empty()
-                       ? json::value(media_url(state_, j))
+                       ? json::value(result_url(state_, j))
                        : json::value(nullptr);
 
     json::object o;
