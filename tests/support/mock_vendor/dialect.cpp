@@ -125,7 +125,7 @@ fault fault_for_key(std::string_view key) noexcept
 {
   if (key.empty())
     return fault::missing_key;
-  static constexpr std::array<std::pair<std::string_view, fault>, 17> table{{
+  static constexpr std::array<std::pair<std::string_view, fault>, 18> table{{
     {"bad-", fault::invalid_key},
     {"invalid-", fault::invalid_key},
     {"forbidden-", fault::forbidden},
@@ -143,11 +143,18 @@ fault fault_for_key(std::string_view key) noexcept
     {"slowpoll-", fault::slow_poll},
     {"evilurl-", fault::evil_url},
     {"crlfurl-", fault::crlf_url},
+    {"echokey-", fault::echo_key},
   }};
   for (auto& [prefix, f] : table)
     if (starts_with(key, prefix))
       return f;
   return fault::none;
+}
+
+std::string echoed_key_message(std::string_view key)
+{
+  return "Incorrect API key provided: " + std::string(key) +
+         ". You can find your API key at https://platform.openai.com/account/api-keys.";
 }
 
 reply json_reply(http::status status, const boost::json::value& body)

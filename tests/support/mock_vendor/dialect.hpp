@@ -50,6 +50,7 @@ enum class fault {
   slow_poll,     ///< `slowpoll-*`: status reads answered after --slow-ms
   evil_url,      ///< `evilurl-*`: result URLs point at --evil-url
   crlf_url,      ///< `crlfurl-*`: result URLs carry a CR LF and a header line
+  echo_key,      ///< `echokey-*`: 401 whose message holds the whole key, unmasked
 };
 
 /// What a request does to the job store, for faults that hit only some routes.
@@ -80,6 +81,14 @@ bool valid_image_ref(std::string_view url);
 
 /// The fault a key asks for (`fault::missing_key` for an empty key).
 fault fault_for_key(std::string_view key) noexcept;
+
+/// The 401 message of `echokey-*` keys: the key in full, as a careless vendor writes it (a
+/// gateway must not pass it on to its clients or its logs).
+std::string echoed_key_message(std::string_view key);
+
+/// A create prompt holding this is refused with an error that quotes the whole prompt: a
+/// gateway must not judge its key by words the client wrote ("insufficient balance").
+inline constexpr std::string_view echo_marker = "[echo]";
 
 /// An answer. Either `body` (small, owned) or `blob` (a view of process-lifetime media,
 /// streamed in chunks so a 100 MiB video is never copied per request).
@@ -151,7 +160,7 @@ public:
   virtual route_kind kind_of(const request_context& /*ctx*/) const noexcept { return route_kind::other; }
 
   /// The answer for a key fault (missing/invalid key, forbidden, no credit, rate limit,
-  /// server error) in this dialect's error shape.
+  /// server error, echoed key) in this dialect's error shape.
   virtual reply fault_reply(fault f, const request_context& ctx) const = 0;
 
   /// Serves a request that passed the key checks.

@@ -228,6 +228,8 @@ std::optional<reply> validate_create(const request_context& ctx, create_input& i
     blocked = blocked || rejected(shot.as_object().at("Scene").as_string());
   if (blocked)
     return invalid("Prompt rejected by content moderation");
+  if (in.prompt.find(echo_marker) != std::string::npos)
+    return invalid("Invalid prompt: " + in.prompt);
 
   if (!in.is_public && !starts_with(ctx.key, vip_prefix))
     return coded(403, "Private videos (isPublic=false) require a VIP account");
@@ -258,6 +260,7 @@ public:
     switch (f) {
     case fault::missing_key: return coded(401, "Missing API key");
     case fault::invalid_key: return coded(401, "Invalid API key");
+    case fault::echo_key: return coded(401, echoed_key_message(ctx.key));
     case fault::forbidden: return coded(403, "API access is not enabled for this account");
     case fault::no_credit:
       // An empty account can still look at its balance.

@@ -317,6 +317,9 @@ std::optional<reply> validate_create(create_input& in)
     return invalid_value("input_reference[file_id]", "'input_reference[file_id]' must not be empty.");
   if (in.prompt->find("[reject]") != std::string::npos)
     return moderation_blocked();
+  if (in.prompt->find(echo_marker) != std::string::npos)
+    return error_reply(http::status::bad_request, "Invalid prompt: " + *in.prompt, "invalid_request_error", "prompt",
+                       "invalid_prompt");
   return std::nullopt;
 }
 
@@ -377,6 +380,9 @@ public:
     case fault::invalid_key:
       return error_reply(http::status::unauthorized, "Incorrect API key provided: " + masked(ctx.key) + ".",
                          "invalid_request_error", std::nullopt, "invalid_api_key");
+    case fault::echo_key:
+      return error_reply(http::status::unauthorized, echoed_key_message(ctx.key), "invalid_request_error",
+                         std::nullopt, "invalid_api_key");
     case fault::forbidden:
       return error_reply(http::status::forbidden, "This API key is not allowed to use the videos API.",
                          "permission_error", std::nullopt, "permission_denied");

@@ -562,6 +562,7 @@ struct server::impl {
       case fault::no_credit:
       case fault::rate_limited:
       case fault::server_error:
+      case fault::echo_key:
         co_return owner->fault_reply(ctx.key_fault, ctx);
       case fault::made_502:
       case fault::made_504:

@@ -199,6 +199,8 @@ std::optional<reply> validate_create(const request_context& ctx, create_input& i
   if (in.prompt.find("[reject]") != std::string::npos)
     return bad_request("Your prompt was blocked by the content policy of the upstream model.",
                        "content_policy_violation");
+  if (in.prompt.find(echo_marker) != std::string::npos)
+    return bad_request("Invalid prompt: " + in.prompt, "invalid_parameter");
   return std::nullopt;
 }
 
@@ -238,7 +240,7 @@ public:
     return route_kind::other;
   }
 
-  reply fault_reply(fault f, const request_context& /*ctx*/) const override
+  reply fault_reply(fault f, const request_context& ctx) const override
   {
     switch (f) {
     case fault::missing_key:
@@ -246,6 +248,8 @@ public:
                          "new_api_error", "missing_token");
     case fault::invalid_key:
       return error_reply(http::status::unauthorized, "Invalid token (无效的令牌).", "new_api_error", "invalid_api_key");
+    case fault::echo_key:
+      return error_reply(http::status::unauthorized, echoed_key_message(ctx.key), "new_api_error", "invalid_api_key");
     case fault::forbidden:
       return error_reply(http::status::forbidden, "This token is not allowed to use this model (该令牌无权使用此模型).",
                          "new_api_error", "model_not_allowed");
