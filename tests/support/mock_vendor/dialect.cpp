@@ -125,7 +125,7 @@ fault fault_for_key(std::string_view key) noexcept
 {
   if (key.empty())
     return fault::missing_key;
-  static constexpr std::array<std::pair<std::string_view, fault>, 18> table{{
+  static constexpr std::array<std::pair<std::string_view, fault>, 20> table{{
     {"bad-", fault::invalid_key},
     {"invalid-", fault::invalid_key},
     {"forbidden-", fault::forbidden},
@@ -144,6 +144,9 @@ fault fault_for_key(std::string_view key) noexcept
     {"evilurl-", fault::evil_url},
     {"crlfurl-", fault::crlf_url},
     {"echokey-", fault::echo_key},
+    // One dead key of each kind for a chaos soak (chaos never touches keys with a prefix).
+    {"chaos401-", fault::invalid_key},
+    {"chaos402-", fault::no_credit},
   }};
   for (auto& [prefix, f] : table)
     if (starts_with(key, prefix))

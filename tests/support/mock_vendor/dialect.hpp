@@ -99,6 +99,7 @@ struct reply {
   std::optional<std::string_view> blob;
   bool drop = false;                   ///< close the connection without answering
   bool hang = false;                   ///< never answer; hold the connection until the peer leaves
+  bool truncate = false;               ///< announce the whole body, send half of it, then close
 };
 
 /// The HTML page a vendor's front proxy sends for 502 or 504, whatever the API behind it.

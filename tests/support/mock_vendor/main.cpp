@@ -21,7 +21,8 @@ namespace mock = videogate::mock_vendor;
 constexpr std::string_view usage =
   "usage: videogate-mock-vendor [--listen HOST:PORT] [--complete-after-polls N] [--slow-ms MS]\n"
   "                             [--retry-after S] [--tls-cert FILE --tls-key FILE] [--video-bytes N]\n"
-  "                             [--unified-variant minimal|rich|detail] [--evil-url URL] [--verbose]\n"
+  "                             [--unified-variant minimal|rich|detail] [--evil-url URL]\n"
+  "                             [--chaos SEED [--chaos-rate R]] [--verbose]\n"
   "  --listen HOST:PORT        address to bind (default 127.0.0.1:9090; port 0 picks a free one)\n"
   "  --complete-after-polls N  status reads until a job completes (default 3)\n"
   "  --slow-ms MS              delay of slow-* keys and of slowpoll-* status reads (default 3000)\n"
@@ -30,6 +31,8 @@ constexpr std::string_view usage =
   "  --video-bytes N           serve a synthetic N-byte video instead of sample.mp4\n"
   "  --unified-variant V       shape of unified query answers: minimal, rich (default), detail\n"
   "  --evil-url URL            result URL of evilurl-* jobs (default http://localhost:PORT/_mock/health)\n"
+  "  --chaos SEED              random faults on plain keys, reproducible from SEED (counts: GET /_mock/faults)\n"
+  "  --chaos-rate R            chance per request of a chaos fault, 0..1 (default 0.2)\n"
   "  --verbose                 one line per request on stderr\n";
 
 [[noreturn]] void usage_error(std::string_view message)
@@ -89,6 +92,12 @@ mock::options parse_args(int argc, char** argv)
       if (value != "minimal" && value != "rich" && value != "detail")
         usage_error("--unified-variant wants minimal, rich or detail");
       opts.unified_variant = std::string(value);
+    } else if (flag == "--chaos") {
+      opts.chaos_seed = parse_number<std::uint64_t>(flag, value);
+    } else if (flag == "--chaos-rate") {
+      opts.chaos_rate = parse_number<double>(flag, value);
+      if (!(opts.chaos_rate >= 0.0 && opts.chaos_rate <= 1.0))
+        usage_error("--chaos-rate must be between 0 and 1");
     } else if (flag == "--evil-url") {
       opts.evil_url = std::string(value);
     } else if (flag == "--video-bytes") {

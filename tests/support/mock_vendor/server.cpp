@@ -1,5 +1,6 @@
 #include "server.hpp"
 
+#include "chaos.hpp"
 #include "dialect.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -49,6 +50,7 @@ constexpr auto handshake_timeout = 10s;
 constexpr auto shutdown_timeout = 2s;
 constexpr auto linger_timeout = 2s;       // draining an unread body after a 413
 constexpr auto hang_timeout = 10min;      // a hung answer ends when the client gives up, or after this
+constexpr auto chaos_slow = 1500ms;       // the delay of a chaos "slow" answer
 constexpr std::size_t chunk_size = 256 * 1024;  // streamed media: one deadline per chunk
 constexpr std::size_t max_logged_requests = 100000;
 
@@ -97,6 +99,15 @@ reply plain_error(http::status status, std::string_view message)
                     {{"error", {{"message", message}, {"type", "invalid_request_error"}, {"param", nullptr}, {"code", nullptr}}}});
 }
 
+/// Claims JSON, is not: what a vendor behind a misconfigured proxy sends.
+reply garbage_reply()
+{
+  reply r;
+  r.headers.set(http::field::content_type, "application/json");
+  r.body = "<html><head><title>200 OK</title></head><body><h1>Welcome to nginx!</h1></body></html>\n";
+  return r;
+}
+
 /// Parses the target of `ctx.req` into path, segments and query. False when malformed.
 bool parse_target(request_context& ctx)
 {
@@ -134,7 +145,7 @@ void parse_body(request_context& ctx)
   }
 }
 
-json::object record_of(const request_context& ctx, std::uint64_t seq)
+json::object record_of(const request_context& ctx, std::uint64_t seq, std::optional<chaos_fault> injected)
 {
   json::object e;
   e["seq"] = seq;
@@ -178,6 +189,7 @@ json::object record_of(const request_context& ctx, std::uint64_t seq)
   }
   e["headers"] = std::move(headers);
   e["body_bytes"] = ctx.req.body().size();
+  e["fault"] = injected ? json::value(to_string(*injected)) : json::value(nullptr);
   return e;
 }
 
@@ -241,7 +253,7 @@ asio::awaitable<void> hold_open(Stream& stream)
 
 /// Writes `r`; media (`r.blob`) goes out in chunks straight from the shared buffer.
 /// `head`: the answer to a HEAD request, the headers (with the real Content-Length) only.
-/// False when the peer is gone.
+/// False when the peer is gone, or the answer was cut (`r.truncate`): the connection must end.
 template <class Stream>
 asio::awaitable<bool> write_reply(Stream& stream, reply& r, unsigned version, bool keep_alive, bool head = false)
 {
@@ -255,9 +267,9 @@ asio::awaitable<bool> write_reply(Stream& stream, reply& r, unsigned version, bo
     res.content_length(r.blob ? r.blob->size() : r.body.size());
     lowest.expires_after(write_timeout);
     auto [ec, n] = co_await http::async_write(stream, res, use_tuple);
-    co_return !ec;
+    co_return !ec && !r.truncate;
   }
-  if (!r.blob) {
+  if (!r.blob && !r.truncate) {
     http::response<http::string_body> res{r.status, version};
     for (auto& f : r.headers)
       res.insert(f.name_string(), f.value());
@@ -270,7 +282,9 @@ asio::awaitable<bool> write_reply(Stream& stream, reply& r, unsigned version, bo
     co_return !ec;
   }
 
-  const std::string_view bytes = *r.blob;
+  const std::string_view bytes = r.blob ? *r.blob : std::string_view(r.body);
+  // A cut answer announces the whole body and sends half: the peer sees the connection end early.
+  const std::size_t sent = r.truncate ? bytes.size() / 2 : bytes.size();
   http::response<http::buffer_body> res{r.status, version};
   for (auto& f : r.headers)
     res.insert(f.name_string(), f.value());
@@ -285,7 +299,7 @@ asio::awaitable<bool> write_reply(Stream& stream, reply& r, unsigned version, bo
     co_return false;
   std::size_t offset = 0;
   do {
-    const std::size_t n = std::min(chunk_size, bytes.size() - offset);
+    const std::size_t n = std::min(chunk_size, sent - offset);
     // buffer_body wants a mutable pointer but only reads through it.
     res.body().data = const_cast<char*>(bytes.data() + offset);
     res.body().size = n;
@@ -297,8 +311,8 @@ asio::awaitable<bool> write_reply(Stream& stream, reply& r, unsigned version, bo
     if (ec)
       co_return false;
     offset += n;
-  } while (offset < bytes.size());
-  co_return true;
+  } while (offset < sent);
+  co_return !r.truncate;
 }
 
 }  // namespace
@@ -309,7 +323,8 @@ struct server::impl {
       opts_(std::move(o)),
       acceptor_(ioc),
       state_{job_store{opts_.complete_after_polls}, media::catalog{opts_.video_bytes}, opts_.retry_after, {},
-             opts_.unified_variant}
+             opts_.unified_variant},
+      chaos_{opts_.chaos_seed, opts_.chaos_rate}
   {
     if (!opts_.tls_cert.empty()) {
       tls_.emplace(ssl::context::tls_server);
@@ -452,7 +467,7 @@ struct server::impl {
         std::cerr << req.method_string() << " " << req.target() << " -> "
                   << (r.drop   ? std::string("(dropped)")
                       : r.hang ? std::string("(hung)")
-                               : std::to_string(static_cast<unsigned>(r.status)))
+                               : std::to_string(static_cast<unsigned>(r.status)) + (r.truncate ? " (cut)" : ""))
                   << "\n";
       if (r.drop) {
         lowest.close();  // no answer at all: the client sees the connection vanish
@@ -510,10 +525,6 @@ struct server::impl {
       ctx.key = bearer_key(req[http::field::authorization]);
       ctx.key_fault = fault_for_key(ctx.key);
       parse_body(ctx);
-      const auto seq = next_seq_++;
-      log_.push_back(record_of(ctx, seq));
-      if (log_.size() > max_logged_requests)
-        log_.pop_front();  // long benchmarks must not grow without bound; seq shows the gap
 
       dialect* owner = nullptr;
       for (auto& d : dialects_)
@@ -521,6 +532,17 @@ struct server::impl {
           owner = d.get();
           break;
         }
+      const bool keyed = owner != nullptr && !owner->is_public(ctx.path);
+      const auto kind = keyed ? owner->kind_of(ctx) : route_kind::other;
+      // Chaos only hits plain keys: a key with a prefix keeps its scripted behaviour.
+      const auto injected = keyed && ctx.key_fault == fault::none ? chaos_.draw(kind == route_kind::status)
+                                                                   : std::nullopt;
+
+      const auto seq = next_seq_++;
+      log_.push_back(record_of(ctx, seq, injected));
+      if (log_.size() > max_logged_requests)
+        log_.pop_front();  // long benchmarks must not grow without bound; seq shows the gap
+
       if (owner == nullptr)
         co_return json_reply(http::status::not_found,
                              {{"error",
@@ -528,16 +550,14 @@ struct server::impl {
                                 {"type", "invalid_request_error"},
                                 {"param", nullptr},
                                 {"code", nullptr}}}});
-      if (owner->is_public(ctx.path))
+      if (!keyed)
         co_return owner->handle(ctx);  // a CDN: the key (or its absence) changes nothing
+      if (injected)
+        co_return co_await inject(*injected, *owner, ctx, kind, seq);
 
-      const auto kind = owner->kind_of(ctx);
       switch (ctx.key_fault) {
-      case fault::drop: {
-        reply r;
-        r.drop = true;
-        co_return r;
-      }
+      case fault::drop:
+        co_return reply{.drop = true};
       case fault::slow:
         co_await pause(opts_.slow);
         break;
@@ -549,13 +569,8 @@ struct server::impl {
         if (kind != route_kind::status)
           break;
         co_return reply{.hang = true};
-      case fault::garbage: {
-        // Claims JSON, is not: what a vendor behind a misconfigured proxy sends.
-        reply r;
-        r.headers.set(http::field::content_type, "application/json");
-        r.body = "<html><head><title>200 OK</title></head><body><h1>Welcome to nginx!</h1></body></html>\n";
-        co_return r;
-      }
+      case fault::garbage:
+        co_return garbage_reply();
       case fault::missing_key:
       case fault::invalid_key:
       case fault::forbidden:
@@ -585,6 +600,46 @@ struct server::impl {
       // A bug in the mock itself: make it loud in the answer rather than a silent drop.
       co_return plain_error(http::status::internal_server_error, std::string("mock vendor bug: ") + e.what());
     }
+  }
+
+  /// One chaos fault (see README.md). A 502/504 or a cut answer to a create still makes the
+  /// job, as when the vendor's proxy or network fails after the vendor acted.
+  asio::awaitable<reply> inject(chaos_fault f, dialect& owner, request_context& ctx, route_kind kind,
+                                std::uint64_t seq)
+  {
+    switch (f) {
+    case chaos_fault::rate_limited: {
+      // A real 429 in every dialect (freesora's own limiter answers 200): a front proxy's limiter.
+      auto r = owner.fault_reply(fault::rate_limited, ctx);
+      r.status = http::status::too_many_requests;
+      r.headers.set(http::field::retry_after, "1");
+      co_return r;
+    }
+    case chaos_fault::server_error:
+      co_return owner.fault_reply(fault::server_error, ctx);
+    case chaos_fault::bad_gateway:
+    case chaos_fault::gateway_timeout:
+      if (kind == route_kind::create)
+        serve(owner, ctx, seq);
+      co_return gateway_page(f == chaos_fault::bad_gateway ? http::status::bad_gateway
+                                                           : http::status::gateway_timeout);
+    case chaos_fault::reset:
+      co_return reply{.drop = true};
+    case chaos_fault::truncated: {
+      auto r = serve(owner, ctx, seq);
+      r.truncate = true;
+      co_return r;
+    }
+    case chaos_fault::slow:
+      co_await pause(chaos_slow);
+      break;
+    case chaos_fault::garbage:
+      co_return garbage_reply();
+    case chaos_fault::forget:
+      ctx.forget = true;
+      break;
+    }
+    co_return serve(owner, ctx, seq);
   }
 
   /// Waits without holding up other connections.
@@ -629,7 +684,13 @@ struct server::impl {
       log_.clear();
       next_seq_ = 1;
       state_.jobs.clear();
+      chaos_.reset();
       return json_reply(http::status::ok, {{"reset", true}});
+    }
+    if (s.size() == 2 && s[1] == "faults") {
+      if (method != http::verb::get)
+        return plain_error(http::status::method_not_allowed, "use GET");
+      return json_reply(http::status::ok, chaos_.counts());
     }
     if (s.size() == 2 && s[1] == "jobs") {
       if (method != http::verb::get)
@@ -669,6 +730,7 @@ struct server::impl {
   tcp::acceptor acceptor_;
   vendor_state state_;
   std::vector<std::unique_ptr<dialect>> dialects_;
+  chaos chaos_;
   std::deque<json::object> log_;
   std::uint64_t next_seq_ = 1;
 };

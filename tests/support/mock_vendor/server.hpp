@@ -28,6 +28,8 @@ struct options {
   std::optional<std::size_t> video_bytes;
   std::string unified_variant = "rich";  ///< minimal | rich | detail (`unified` query answers)
   std::string evil_url;  ///< result URL of evilurl-* jobs; empty: the mock's health route via "localhost"
+  std::optional<std::uint64_t> chaos_seed;  ///< set: random faults on plain keys (--chaos)
+  double chaos_rate = 0.2;  ///< chance per request of a chaos fault
   bool verbose = false;  ///< one stderr line per request
 };
 
