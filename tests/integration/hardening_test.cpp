@@ -1,6 +1,7 @@
 // Hardening (DESIGN §1, §3, §4, §5, §8): one test per failure a semi-trusted vendor or an
 // untrusted client can cause. Each runs the real gateway against the simulated vendor's fault
-// keys (tests/support/mock_vendor/README.md) and states the contract the gateway must keep.
+// keys (tests/support/mock_vendor/README.md), or a scripted stand-in where a reseller's answer
+// is one the simulated vendor does not give, and states the contract the gateway must keep.
 // Every wait is bounded: a misbehaving gateway fails the test, it never hangs it.
 #include "support.hpp"
 
