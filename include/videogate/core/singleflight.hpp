@@ -8,6 +8,10 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <algorithm>
 
 #include <exception>
 #include <map>
@@ -34,26 +38,42 @@ class singleflight {
   /// which case it waits for that call and returns a copy of its result. `work` is taken by
   /// reference (it lives in the caller's full expression): GCC 12 mangles closures copied
   /// into coroutine frames.
+  ///
+  /// Cancellation: a waiter cancelled (its own deadline) before the call ends leaves with
+  /// `operation_aborted` and never reads a result; when the running call itself was cancelled
+  /// (its caller's deadline), its waiters are not: they run the work again themselves.
   template <class Work>
   boost::asio::awaitable<T> run(std::string key, const Work& work) {
     std::shared_ptr<call> c;
-    std::shared_ptr<channel> wake;
-    {
-      std::lock_guard lk(mu_);
-      auto& slot = calls_[key];
-      if (slot) {
-        c = slot;
-        wake = std::make_shared<channel>(co_await boost::asio::this_coro::executor, 1);
-        c->waiters.push_back(wake);
-      } else {
-        slot = c = std::make_shared<call>();
+    for (;;) {
+      std::shared_ptr<channel> wake;
+      {
+        auto ex = co_await boost::asio::this_coro::executor;
+        std::lock_guard lk(mu_);
+        auto& slot = calls_[key];
+        if (slot) {
+          c = slot;
+          wake = std::make_shared<channel>(ex, 1);
+          c->waiters.push_back(wake);
+        } else {
+          slot = c = std::make_shared<call>();
+        }
       }
-    }
-    if (wake) {
+      if (!wake) break;  // this caller runs the work
+      // A cancelled receive says channel_cancelled; what leaves is operation_aborted, as from
+      // any other cancelled operation.
       co_await wake->async_receive(boost::asio::as_tuple(boost::asio::use_awaitable));
-      std::lock_guard lk(mu_);
-      if (c->failure) std::rethrow_exception(c->failure);
-      co_return *c->value;
+      std::exception_ptr failure;
+      {
+        std::lock_guard lk(mu_);
+        if (!c->done) {
+          std::erase(c->waiters, wake);
+          throw boost::system::system_error(boost::asio::error::operation_aborted);
+        }
+        if (!c->failure) co_return *c->value;
+        failure = c->failure;
+      }
+      if (!cancelled(failure)) std::rethrow_exception(failure);
     }
     std::exception_ptr failure;
     std::optional<T> value;
@@ -74,6 +94,17 @@ class singleflight {
     for (auto& w : waiters) w->try_send(boost::system::error_code{});
     if (failure) std::rethrow_exception(failure);
     co_return std::move(*value);
+  }
+
+  /// Whether a call ended because its caller was cancelled (not a failure of the work).
+  static bool cancelled(const std::exception_ptr& p) {
+    try {
+      std::rethrow_exception(p);
+    } catch (const boost::system::system_error& e) {
+      return e.code() == boost::asio::error::operation_aborted;
+    } catch (...) {
+      return false;
+    }
   }
 
   std::size_t in_flight() const {
