@@ -3,7 +3,11 @@
 #include "videogate/dialects/dialect.hpp"
 #include "videogate/http/client.hpp"
 #include "videogate/observe/metrics.hpp"
+#include "videogate/routing/content_url.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <chrono>
 #include <span>
 #include <vector>
@@ -13,6 +17,11 @@ namespace asio = boost::asio;
 namespace videogate::api {
 
 namespace {
+
+/// A vendor's header value passed on to the client: no control characters (CR, LF, NUL).
+bool header_safe(std::string_view v) {
+  return std::none_of(v.begin(), v.end(), [](unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7f; });
+}
 
 /// The error a vendor's failed content answer stands for (its body, read up to 64 KiB).
 asio::awaitable<error> read_content_error(http::client_stream& s) {
@@ -64,15 +73,27 @@ asio::awaitable<http::response> video_content(gateway& g, const std::string& id,
         g, ctx, fail(errc::no_upstream_available, "The upstream key that made this video is no longer configured."));
   auto call = up->dialect().content(f->upstream_id, v, j->content_url, up->cfg());
   if (!call) co_return error_response(g, ctx, call.error());
-  if (up->cfg().content == config::content_mode::redirect && !call->absolute_url.empty()) {
-    http::response r;
-    r.status = 302;
-    r.set("Location", call->absolute_url);
-    co_return r;
-  }
-  // A vendor-chosen URL (no key sent with it) says nothing about the key.
+  // A vendor-chosen URL (no key sent with it) says nothing about the key, and is checked
+  // before it is fetched or passed on (DESIGN §8).
   bool keyed = call->absolute_url.empty();
+  bool public_only = false;
+  if (!keyed) {
+    auto target = routing::check_content_url(call->absolute_url, up->cfg());
+    if (!target) {
+      spdlog::warn("upstream {} gave a content URL that was refused for video {}: {}", up->cfg().name, id,
+                   target.error().message);
+      co_return error_response(g, ctx, target.error());
+    }
+    public_only = target->public_only;
+    if (up->cfg().content == config::content_mode::redirect) {
+      http::response r;
+      r.status = 302;
+      r.set("Location", target->url);
+      co_return r;
+    }
+  }
   auto creq = routing::upstream_request(*up, *call, key);
+  creq.public_only = public_only;
   if (auto range = req.header("range"); !range.empty()) creq.headers.emplace_back("Range", std::string(range));
   auto started = std::chrono::steady_clock::now();
   auto opened = co_await g.caller->client().open(std::move(creq));
@@ -92,9 +113,9 @@ asio::awaitable<http::response> video_content(gateway& g, const std::string& id,
   http::response r;
   r.status = s->status;
   auto ct = s->header("content-type");
-  r.set("Content-Type", ct.empty() || ct == "application/octet-stream" ? mime : std::string(ct));
+  r.set("Content-Type", ct.empty() || ct == "application/octet-stream" || !header_safe(ct) ? mime : std::string(ct));
   for (auto h : {"Content-Range", "Accept-Ranges", "ETag", "Last-Modified", "Content-Disposition"})
-    if (auto val = s->header(h); !val.empty()) r.set(h, std::string(val));
+    if (auto val = s->header(h); !val.empty() && header_safe(val)) r.set(h, std::string(val));
   r.content_length = s->content_length;
   auto metrics = g.d.metrics;
   r.stream = [s, metrics](http::body_writer& w) -> asio::awaitable<void> {

@@ -1,5 +1,7 @@
 #include "videogate/http/client.hpp"
 
+#include "videogate/http/address.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -32,7 +34,10 @@ struct target_url {
   std::string host;
   std::string port;
   std::string target;  ///< path + query
-  std::string pool_key() const { return (tls ? "https://" : "http://") + host + ":" + port; }
+  bool public_only = false;
+  /// Connections made under the public-only rule are kept apart: one made without it may
+  /// lead to a private address.
+  std::string pool_key() const { return (tls ? "https://" : "http://") + host + ":" + port + (public_only ? "#public" : ""); }
 };
 
 std::optional<target_url> split_url(const std::string& url) {
@@ -81,6 +86,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   ssl::context tls_ctx{ssl::context::tls_client};
   std::mutex mu;
   std::unordered_map<std::string, std::vector<std::unique_ptr<connection>>> idle;
+  std::chrono::steady_clock::time_point last_sweep = std::chrono::steady_clock::now();
 
   impl(asio::any_io_executor e, client_options o) : ex(std::move(e)), opts(std::move(o)) {
     tls_ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
@@ -104,18 +110,45 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   }
 
   void give_back(std::unique_ptr<connection> c) {
-    c->idle_since = std::chrono::steady_clock::now();
+    auto now = std::chrono::steady_clock::now();
+    c->idle_since = now;
     c->lowest().expires_never();
+    std::vector<std::unique_ptr<connection>> expired;  // closed outside the lock
     std::lock_guard lk(mu);
-    auto& v = idle[c->key];
-    if (v.size() < opts.max_idle_per_host) v.push_back(std::move(c));
+    // The reaper: every half idle period, drop what idled too long and the hosts left empty,
+    // so hosts that are never asked again (one-off CDN names) do not hold sockets forever.
+    if (now - last_sweep > opts.idle_timeout / 2) {
+      last_sweep = now;
+      for (auto it = idle.begin(); it != idle.end();) {
+        auto& v = it->second;
+        for (auto& x : v)
+          if (now - x->idle_since >= opts.idle_timeout) expired.push_back(std::move(x));
+        std::erase(v, nullptr);
+        it = v.empty() ? idle.erase(it) : std::next(it);
+      }
+    }
+    auto it = idle.find(c->key);
+    if (it == idle.end()) {
+      if (idle.size() >= opts.max_idle_hosts) return;  // c closes here: too many hosts pooled
+      it = idle.emplace(c->key, std::vector<std::unique_ptr<connection>>{}).first;
+    }
+    if (it->second.size() < opts.max_idle_per_host) it->second.push_back(std::move(c));
   }
 
   asio::awaitable<result<std::unique_ptr<connection>>> connect(const target_url& u, std::chrono::milliseconds timeout) {
     auto where = u.host + ":" + u.port;
     tcp::resolver resolver(ex);
-    auto [rec, results] = co_await resolver.async_resolve(u.host, u.port, use_nothrow);
+    auto [rec, resolved] = co_await resolver.async_resolve(u.host, u.port, use_nothrow);
     if (rec) co_return fail(errc::upstream_unavailable, "cannot resolve upstream host " + u.host);
+    // The addresses actually connected to are checked, not the name: a name that resolves (or
+    // rebinds) to a private address reaches nothing.
+    std::vector<tcp::endpoint> results;
+    for (auto& r : resolved)
+      if (!u.public_only || is_public_address(r.endpoint().address())) results.push_back(r.endpoint());
+    if (results.empty())
+      co_return fail(errc::content_url_refused,
+                     "The vendor's content URL points at a host that resolves only to loopback, private, link-local "
+                     "or other non-public addresses; videogate does not fetch it.");
     auto c = std::make_unique<connection>();
     c->key = u.pool_key();
     if (u.tls) c->secure = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ex, tls_ctx);
@@ -309,6 +342,7 @@ asio::awaitable<result<client_response>> client::send(client_request req) {
   auto self = impl_;
   auto u = split_url(req.url);
   if (!u) co_return fail(errc::internal, "invalid upstream URL");
+  u->public_only = req.public_only;
   auto r = impl::build(req, *u);
   for (int attempt = 0; attempt < 2; ++attempt) {
     auto c = co_await self->connect_and_write(req, *u, r);
@@ -338,6 +372,7 @@ asio::awaitable<result<std::unique_ptr<client_stream>>> client::open(client_requ
   auto self = impl_;
   auto u = split_url(req.url);
   if (!u) co_return fail(errc::internal, "invalid upstream URL");
+  u->public_only = req.public_only;
   auto r = impl::build(req, *u);
   for (int attempt = 0; attempt < 2; ++attempt) {
     auto c = co_await self->connect_and_write(req, *u, r);

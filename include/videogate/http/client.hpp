@@ -28,6 +28,10 @@ struct client_request {
   std::chrono::milliseconds connect_timeout{5'000};
   std::chrono::milliseconds timeout{60'000};  ///< per read/write of the exchange
   std::size_t max_response_bytes = 8 * 1024 * 1024;
+  /// Connect only to public addresses (a URL a vendor chose, DESIGN §8): the resolved
+  /// addresses are filtered before connecting, so a name that resolves (or rebinds) to a
+  /// private one reaches nothing; none left is content_url_refused.
+  bool public_only = false;
 };
 
 struct client_response {
@@ -54,6 +58,7 @@ struct client_options {
   std::vector<std::string> ca_files;  ///< extra trusted CAs (PEM), in addition to the system store
   std::size_t max_idle_per_host = 64;
   std::chrono::milliseconds idle_timeout{15'000};  ///< drop pooled connections idle longer
+  std::size_t max_idle_hosts = 256;  ///< hosts with pooled connections (vendor-chosen CDN hosts vary)
 };
 
 class client {
