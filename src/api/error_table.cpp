@@ -29,6 +29,9 @@ http_error classify(errc e) noexcept {
     case errc::upstream_unavailable: return {502, "upstream_error", "bad_upstream_response"};
     case errc::upstream_timeout: return {504, "upstream_error", "upstream_timeout"};
     case errc::invalid_config: return {422, "invalid_request_error", "invalid_config"};
+    case errc::content_url_refused: return {502, "upstream_error", "content_url_refused"};
+    case errc::idempotency_key_reused: return {422, "invalid_request_error", "idempotency_key_reused"};
+    case errc::store_unavailable: return {503, "upstream_error", "store_unavailable"};
     case errc::ok:
     case errc::internal: break;
   }

@@ -35,17 +35,19 @@ constexpr std::array<std::string_view, 2> identity_models{"sora-2", "sora-2-pro"
 constexpr std::array<std::string_view, 11> root_keys{
     "listen", "threads", "public_base_url", "limits", "clients", "admin",
     "log",    "store",   "ids",             "upstreams", "routes"};
-constexpr std::array<std::string_view, 2> limits_keys{"max_body_bytes", "request_timeout"};
+constexpr std::array<std::string_view, 4> limits_keys{"max_body_bytes", "request_timeout", "header_timeout",
+                                                     "max_connections"};
 constexpr std::array<std::string_view, 3> client_keys{"name", "key", "models"};
 constexpr std::array<std::string_view, 1> admin_keys{"key"};
 constexpr std::array<std::string_view, 2> log_keys{"level", "format"};
 constexpr std::array<std::string_view, 3> store_keys{"kind", "path", "sync"};
 constexpr std::array<std::pair<std::string_view, std::string_view>, 2> store_syncs{{{"normal", "normal"}, {"full", "full"}}};
 constexpr std::array<std::string_view, 1> ids_keys{"secret"};
-constexpr std::array<std::string_view, 15> upstream_keys{
+constexpr std::array<std::string_view, 19> upstream_keys{
     "name",    "dialect",         "base_url", "request_format", "keys",
     "key_strategy", "max_jobs_per_key", "connect_timeout", "timeout", "poll_interval",
-    "models",  "durations",       "defaults", "content",  "ca_file"};
+    "models",  "durations",       "defaults", "content",  "ca_file",
+    "job_ttl", "lost_after", "content_hosts", "allow_private_addresses"};
 constexpr std::array<std::string_view, 2> route_keys{"model", "upstreams"};
 
 constexpr std::array<std::pair<std::string_view, std::string_view>, 5> log_levels{{
@@ -138,6 +140,40 @@ class loader : public yaml_reader {
     if (auto v = integer(at(*e, "max_body_bytes", f), 1, std::numeric_limits<std::uint64_t>::max()))
       cfg_.limits.max_body_bytes = *v;
     if (auto d = duration(at(*e, "request_timeout", f), false)) cfg_.limits.request_timeout = *d;
+    if (auto d = duration(at(*e, "header_timeout", f), false)) cfg_.limits.header_timeout = *d;
+    if (auto v = integer(at(*e, "max_connections", f), 1, 1'000'000))
+      cfg_.limits.max_connections = static_cast<std::uint32_t>(*v);
+  }
+
+  std::optional<bool> boolean(const field& f) {
+    auto s = text(f);
+    if (!s) return std::nullopt;
+    bool b = false;
+    if (!parse_bool(*s, b)) {
+      fail(f, "expected true or false, got '" + *s + "'");
+      return std::nullopt;
+    }
+    return b;
+  }
+
+  // A content host pattern: a host name, or "*." and a domain (any host below it).
+  void parse_content_hosts(const field& f, upstream_config& u) {
+    auto items = sequence(f);
+    if (!items) return;
+    for (auto& item : *items) {
+      auto s = nonempty_text(item);
+      if (!s) continue;
+      std::string host = *s;
+      std::transform(host.begin(), host.end(), host.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      auto name = host.starts_with("*.") ? host.substr(2) : host;
+      bool ok = !name.empty() && name.find('*') == std::string::npos &&
+                std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isalnum(c) || c == '.' || c == '-' || c == ':' || c == '[' || c == ']'; });
+      if (!ok) {
+        fail(item, "invalid host pattern '" + *s + "' (expected a host name such as cdn.example, or *.cdn.example)");
+        continue;
+      }
+      u.content_hosts.push_back(host);
+    }
   }
 
   void parse_admin(const field& f) {
@@ -239,6 +275,10 @@ class loader : public yaml_reader {
         if (auto v = typed_scalar(value)) u.defaults.emplace(name, std::move(*v));
     }
     if (auto v = choice<content_mode>(at(*e, "content", f), content_modes)) u.content = *v;
+    if (auto d = duration(at(*e, "job_ttl", f), false)) u.job_ttl = *d;
+    if (auto d = duration(at(*e, "lost_after", f), true)) u.lost_after = *d;
+    parse_content_hosts(at(*e, "content_hosts", f), u);
+    if (auto b = boolean(at(*e, "allow_private_addresses", f))) u.allow_private_addresses = *b;
     if (auto c = at(*e, "ca_file", f); c.has_value()) {
       if (auto s = nonempty_text(c)) {
         if (std::ifstream probe(*s); !probe) fail(c, "cannot read CA file '" + *s + "'");

@@ -177,9 +177,12 @@ std::optional<std::string> normalize_base_url(std::string s, std::string& why) {
   return s;
 }
 
-// A URL with credentials is not repeated: config errors end up in logs.
+// Config errors end up in logs: a URL with credentials is not repeated, and a query or a
+// fragment (where tokens hide) is cut off.
 std::string url_error(const std::string& url, const std::string& why) {
   if (url.find('@') != std::string::npos) return "invalid URL: " + why;
+  auto cut = url.find_first_of("?#");
+  if (cut != std::string::npos) return "invalid URL '" + url.substr(0, cut) + "' (query not shown): " + why;
   return "invalid URL '" + url + "': " + why;
 }
 

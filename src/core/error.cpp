@@ -26,6 +26,9 @@ std::string_view to_string(errc e) noexcept {
     case errc::no_upstream_available: return "no_upstream_available";
     case errc::upstream_timeout: return "upstream_timeout";
     case errc::invalid_config: return "invalid_config";
+    case errc::content_url_refused: return "content_url_refused";
+    case errc::idempotency_key_reused: return "idempotency_key_reused";
+    case errc::store_unavailable: return "store_unavailable";
     case errc::internal: return "internal_error";
   }
   return "internal_error";

@@ -17,6 +17,8 @@ using std::chrono::milliseconds;
 struct limits_config {
   std::uint64_t max_body_bytes = 52428800;
   milliseconds request_timeout{60'000};
+  milliseconds header_timeout{10'000};  ///< the whole request head; slower senders are closed
+  std::uint32_t max_connections = 10'000;  ///< downstream connections; beyond it accept waits
 };
 
 struct client_config {
@@ -76,6 +78,13 @@ struct upstream_config {
   std::map<std::string, default_value> defaults;            ///< vendor params
   content_mode content = content_mode::proxy;
   std::string ca_file;  ///< added key: extra trusted CA (PEM) for this upstream's TLS
+  milliseconds job_ttl{24LL * 3'600'000};  ///< unfinished longer than this: failed "expired"
+  /// Added key: 3 consecutive "not found" polls spanning at least this long: failed "vendor_lost".
+  milliseconds lost_after{60'000};
+  /// Content URLs from vendor answers must be on these hosts ("cdn.example", "*.cdn.example");
+  /// empty: any public host. The base_url's host is always allowed.
+  std::vector<std::string> content_hosts;
+  bool allow_private_addresses = false;  ///< content URLs may resolve to loopback/private ranges
 };
 
 struct route_config {

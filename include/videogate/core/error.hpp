@@ -41,6 +41,9 @@ enum class errc {
   no_upstream_available,  ///< 503
   upstream_timeout,       ///< 504
   invalid_config,         ///< 422: a reload found errors in the new config (the old one stays)
+  content_url_refused,    ///< 502: a vendor's content URL is not one videogate fetches or passes on (DESIGN §8)
+  idempotency_key_reused, ///< 422: the same Idempotency-Key with a different body
+  store_unavailable,      ///< 503: the job store cannot be reached; nothing was sent upstream
   internal,               ///< 500, never with internals in the message
 };
 
@@ -55,9 +58,12 @@ struct error {
   std::optional<long long> retry_after_s;  ///< for 429 answers
   int upstream_status = 0;                 ///< the vendor's HTTP status, when there was one
   bool after_send = false;                 ///< the request reached the vendor (a create may exist)
+  /// The key was judged by words in the vendor's message (credit, invalid key, rate limit)
+  /// rather than by a status or a documented code: such words may echo the request.
+  bool by_words = false;
 
   static error make(errc c, std::string msg, std::string param = {}) {
-    return error{c, std::move(msg), std::move(param), std::nullopt, 0, false};
+    return error{c, std::move(msg), std::move(param), std::nullopt, 0, false, false};
   }
 };
 

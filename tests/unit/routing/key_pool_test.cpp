@@ -841,6 +841,9 @@ TEST(KeyPoolEventFor, EveryErrc) {
       {errc::no_upstream_available, key_event::success},
       {errc::upstream_timeout, key_event::transient},
       {errc::invalid_config, key_event::success},
+      {errc::content_url_refused, key_event::success},  // where the vendor put the video, not the key
+      {errc::idempotency_key_reused, key_event::success},
+      {errc::store_unavailable, key_event::success},
       {errc::internal, key_event::success},
   };
   // Every enumerator from ok to internal is listed above.
