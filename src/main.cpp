@@ -156,7 +156,9 @@ int main(int argc, char** argv) {
     http::server* server_ptr = nullptr;  // set below; reloads happen only once it serves
     auto on_reload = [&server_ptr](const config::config& next) {
       observe::reconfigure_logging(next.log);
-      if (server_ptr) server_ptr->set_limits(next.limits.max_body_bytes, next.limits.request_timeout);
+      if (server_ptr)
+        server_ptr->set_limits({next.limits.max_body_bytes, next.limits.request_timeout, next.limits.header_timeout,
+                                next.limits.max_connections});
     };
     auto svc = std::make_shared<api::service>(api::service_deps{cfg, store, client, metrics, secret, load_config, on_reload});
     svc->load_state();
@@ -167,9 +169,12 @@ int main(int argc, char** argv) {
     so.port = cfg->listen_port;
     so.max_body_bytes = cfg->limits.max_body_bytes;
     so.request_timeout = cfg->limits.request_timeout;
+    so.header_timeout = cfg->limits.header_timeout;
+    so.max_connections = cfg->limits.max_connections;
     http::server srv(
         ioc, so, [svc](http::request& r) { return svc->handle(r); },
-        [svc](const http::request& r, const error& e) { return svc->error_response(r, e); });
+        [svc](const http::request& r, const error& e) { return svc->error_response(r, e); },
+        [svc](const http::request& r) { return svc->check_head(r); });
     server_ptr = &srv;
     // Signals are handled on one strand, and set up before the port is announced: a SIGHUP
     // that follows the "listening" line reloads, never kills.

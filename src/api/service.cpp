@@ -5,6 +5,8 @@
 
 #include "videogate/observe/metrics.hpp"
 
+#include <boost/asio/this_coro.hpp>
+#include <boost/system/system_error.hpp>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -35,6 +37,13 @@ bool valid_request_id(std::string_view id) {
   return true;
 }
 
+/// What the server answers when its request_timeout cuts a request.
+http::response request_timed_out(const gateway& g, const context& ctx) {
+  return api::error_response(g, ctx, fail(errc::upstream_timeout,
+                                          "The request did not complete within the gateway's request timeout. If it was "
+                                          "a create, the video job may exist at the vendor."));
+}
+
 /// The client's x-request-id when it is sane, else a new one.
 std::string request_id_of(const http::request& req) {
   auto given = req.header("x-request-id");
@@ -53,6 +62,7 @@ service::~service() = default;
 bool service::ready() const noexcept { return impl_->d.store != nullptr; }
 
 void service::load_state() {
+  impl_->restore_key_states();
   routing::unfinished_counts counts;
   for (auto& j : impl_->d.store->blocking().unfinished(1'000'000)) ++counts[{j.upstream, j.key_fp}];
   routing::apply_unfinished(*impl_->live->snapshot(), counts);
@@ -63,6 +73,21 @@ void service::start_watcher(asio::any_io_executor ex) { impl_->watcher->start(st
 void service::stop() { impl_->watcher->stop(); }
 
 reload_report service::reload() { return impl_->reload(); }
+
+namespace {
+
+/// The access line and the request metric: never a key, never a prompt.
+void log_access(gateway& g, const http::request& req, const context& ctx, int status,
+                std::chrono::steady_clock::time_point started) {
+  auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+  g.metrics().request(ctx.route, status, took);
+  spdlog::info("access method={} route={} status={} ms={:.1f} request_id={} client={} upstream={} key={}", req.method,
+               ctx.route, status, static_cast<double>(took.count()) / 1000.0, ctx.request_id,
+               ctx.client.empty() ? "-" : ctx.client, ctx.upstream.empty() ? "-" : ctx.upstream,
+               ctx.key_fp.empty() ? "-" : ctx.key_fp);
+}
+
+}  // namespace
 
 asio::awaitable<http::response> service::handle(http::request& req) {
   auto self = impl_;  // the gateway outlives this request
@@ -75,20 +100,39 @@ asio::awaitable<http::response> service::handle(http::request& req) {
     r = co_await dispatch(*self, req, ctx);
   } catch (const error_exception& e) {
     r = api::error_response(*self, ctx, e.err);
+  } catch (const boost::system::system_error& e) {
+    if (e.code() != asio::error::operation_aborted) {
+      spdlog::error("request {} {} {} failed: {}", ctx.request_id, req.method, ctx.route, e.what());
+      r = api::error_response(
+          *self, ctx, fail(errc::internal, "The gateway failed to handle the request (request id " + ctx.request_id + ")."));
+    }
   } catch (const std::exception& e) {
     spdlog::error("request {} {} {} failed: {}", ctx.request_id, req.method, ctx.route, e.what());
     r = api::error_response(
         *self, ctx, fail(errc::internal, "The gateway failed to handle the request (request id " + ctx.request_id + ")."));
   }
+  // Cut by the server's request_timeout: the client hears the server's 504, and so does the log.
+  auto cs = co_await asio::this_coro::cancellation_state;
+  if (cs.cancelled() != asio::cancellation_type::none) r = request_timed_out(*self, ctx);
   r.set("x-request-id", ctx.request_id);
-  auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
-  self->metrics().request(ctx.route, r.status, took);
-  // The access line: never a key, never a prompt.
-  spdlog::info("access method={} route={} status={} ms={:.1f} request_id={} client={} upstream={} key={}", req.method,
-               ctx.route, r.status, static_cast<double>(took.count()) / 1000.0, ctx.request_id,
-               ctx.client.empty() ? "-" : ctx.client, ctx.upstream.empty() ? "-" : ctx.upstream,
-               ctx.key_fp.empty() ? "-" : ctx.key_fp);
+  log_access(*self, req, ctx, r.status, started);
   co_return r;
+}
+
+std::optional<http::response> service::check_head(const http::request& req) {
+  auto started = std::chrono::steady_clock::now();
+  context ctx;
+  ctx.snap = impl_->live->snapshot();
+  if (ctx.snap->cfg().clients.empty() || !req.target.starts_with("/v1")) return std::nullopt;
+  if (req.target.size() > 3 && req.target[3] != '/' && req.target[3] != '?') return std::nullopt;
+  auto a = authenticate(req, ctx);
+  if (a) return std::nullopt;
+  ctx.request_id = request_id_of(req);
+  ctx.route = "/v1";
+  auto r = api::error_response(*impl_, ctx, a.error());
+  r.set("x-request-id", ctx.request_id);
+  log_access(*impl_, req, ctx, r.status, started);
+  return r;
 }
 
 http::response service::error_response(const http::request& req, const error& e) const {

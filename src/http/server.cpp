@@ -13,6 +13,7 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <unordered_map>
@@ -81,12 +82,15 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   server_options opts;
   handler_fn handler;
   error_fn on_error;
+  head_fn on_head;
   tcp::acceptor acceptor;
   std::atomic<bool> stopping{false};
   std::atomic<std::size_t> sessions{0};
   // The limits a reload may change; each request reads them once, at its start.
   std::atomic<std::uint64_t> max_body_bytes;
   std::atomic<std::chrono::milliseconds::rep> request_timeout_ms;
+  std::atomic<std::chrono::milliseconds::rep> header_timeout_ms;
+  std::atomic<std::uint32_t> max_connections;
   // Sessions waiting for a next request, so that stop() can close them at once.
   std::mutex idle_mu;
   std::unordered_map<beast::tcp_stream*, asio::any_io_executor> idle;
@@ -97,9 +101,11 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     else idle.erase(s);
   }
 
-  impl(asio::io_context& c, server_options o, handler_fn h, error_fn e)
-      : ioc(c), opts(std::move(o)), handler(std::move(h)), on_error(std::move(e)), acceptor(asio::make_strand(c)),
-        max_body_bytes(opts.max_body_bytes), request_timeout_ms(opts.request_timeout.count()) {}
+  impl(asio::io_context& c, server_options o, handler_fn h, error_fn e, head_fn hd)
+      : ioc(c), opts(std::move(o)), handler(std::move(h)), on_error(std::move(e)), on_head(std::move(hd)),
+        acceptor(asio::make_strand(c)), max_body_bytes(opts.max_body_bytes),
+        request_timeout_ms(opts.request_timeout.count()), header_timeout_ms(opts.header_timeout.count()),
+        max_connections(opts.max_connections) {}
 
   /// Waits until busy sessions ended their current response, bounded by `grace`.
   static asio::awaitable<void> drain(std::shared_ptr<impl> self, std::chrono::milliseconds grace,
@@ -115,14 +121,38 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
 
   asio::awaitable<void> accept_loop() {
     auto self = shared_from_this();
+    asio::steady_timer pause(acceptor.get_executor());
+    auto backoff = std::chrono::milliseconds(0);
+    std::chrono::steady_clock::time_point last_log{};
+    std::uint64_t failures_unlogged = 0;
     for (;;) {
+      // At max_connections, accept waits (the kernel's backlog holds newcomers) until a
+      // session ends: checked every 10 ms, no spinning.
+      while (sessions.load() >= max_connections.load(std::memory_order_relaxed) && !stopping) {
+        pause.expires_after(std::chrono::milliseconds(10));
+        co_await pause.async_wait(use_nothrow);
+      }
+      if (stopping) co_return;
       auto [ec, sock] = co_await acceptor.async_accept(asio::make_strand(ioc), use_nothrow);
       if (ec) {
         if (ec == asio::error::operation_aborted || stopping) co_return;
-        // EMFILE and friends: log and keep serving the connections we have.
-        spdlog::warn("accept failed: {}", ec.message());
+        // EMFILE and friends: the pending connection stays in the backlog, so accepting again
+        // at once would fail again at once. Back off (10 ms doubling to 1 s) and log at most
+        // once a second, saying how many failures the quiet time hid.
+        ++failures_unlogged;
+        auto now = std::chrono::steady_clock::now();
+        if (now - last_log >= std::chrono::seconds(1)) {
+          spdlog::warn("accept failed: {} ({} time(s) since the last report); backing off", ec.message(),
+                       failures_unlogged);
+          last_log = now;
+          failures_unlogged = 0;
+        }
+        backoff = std::clamp(backoff * 2, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
+        pause.expires_after(backoff);
+        co_await pause.async_wait(use_nothrow);
         continue;
       }
+      backoff = std::chrono::milliseconds(0);
       auto ex = sock.get_executor();
       asio::co_spawn(ex, session(beast::tcp_stream(std::move(sock))), asio::detached);
     }
@@ -222,11 +252,25 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
       // No body limit while reading the head (Beast would fail the head on a large
       // Content-Length); checked below against the header, then enforced on the body.
       parser.body_limit(boost::none);
-      stream.expires_after(opts.idle_timeout);
-      if (buffer.size() == 0) set_idle(&stream, true);
+      // Between requests a connection may idle (idle_timeout); once a request's first byte is
+      // in, its whole head must arrive within header_timeout (a slow sender is cut off).
+      if (buffer.size() == 0) {
+        stream.expires_after(opts.idle_timeout);
+        set_idle(&stream, true);
+        auto [iec, in] = co_await stream.async_read_some(buffer.prepare(4096), use_nothrow);
+        set_idle(&stream, false);
+        if (iec) break;
+        buffer.commit(in);
+      }
+      stream.expires_after(std::chrono::milliseconds(header_timeout_ms.load(std::memory_order_relaxed)));
       auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, use_nothrow);
-      set_idle(&stream, false);
       if (ec) {
+        if (ec == beast::error::timeout) {
+          request req;
+          response r = on_error(req, fail(errc::request_timeout, "The request head did not arrive in time."));
+          co_await write_plain(stream, r, false);
+          break;
+        }
         if (ec == bhttp::error::header_limit) {
           request req;
           response r = on_error(req, fail(errc::invalid_value, "Request headers are too large."));
@@ -248,6 +292,15 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
       req.remote = remote;
       for (auto& f : head) req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
 
+      if (on_head) {
+        if (auto refused = on_head(req)) {
+          // Refused on its head alone (a wrong client key): the body is drained, not kept,
+          // and the connection closed.
+          co_await write_plain(stream, *refused, false);
+          if (auto len = parser.content_length(); len && *len > 0) co_await discard_body(stream, buffer, *len);
+          break;
+        }
+      }
       const std::uint64_t body_cap = max_body_bytes.load(std::memory_order_relaxed);
       const std::chrono::milliseconds request_timeout{request_timeout_ms.load(std::memory_order_relaxed)};
       if (auto len = parser.content_length(); len && *len > body_cap) {
@@ -301,8 +354,8 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   }
 };
 
-server::server(asio::io_context& ioc, server_options opts, handler_fn handler, error_fn on_error)
-    : impl_(std::make_shared<impl>(ioc, std::move(opts), std::move(handler), std::move(on_error))) {}
+server::server(asio::io_context& ioc, server_options opts, handler_fn handler, error_fn on_error, head_fn on_head)
+    : impl_(std::make_shared<impl>(ioc, std::move(opts), std::move(handler), std::move(on_error), std::move(on_head))) {}
 
 server::~server() = default;
 
@@ -324,9 +377,11 @@ std::uint16_t server::start() {
   return port;
 }
 
-void server::set_limits(std::uint64_t max_body_bytes, std::chrono::milliseconds request_timeout) {
-  impl_->max_body_bytes = max_body_bytes;
-  impl_->request_timeout_ms = request_timeout.count();
+void server::set_limits(const server_limits& l) {
+  impl_->max_body_bytes = l.max_body_bytes;
+  impl_->request_timeout_ms = l.request_timeout.count();
+  impl_->header_timeout_ms = l.header_timeout.count();
+  impl_->max_connections = l.max_connections;
 }
 
 void server::stop(std::chrono::milliseconds grace, std::function<void()> done) {

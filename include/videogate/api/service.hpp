@@ -15,6 +15,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,9 @@ class service {
   boost::asio::awaitable<http::response> handle(http::request& req);
   /// The OpenAI-style error response for a failure found outside a handler (server limits).
   http::response error_response(const http::request& req, const error& e) const;
+  /// Looks at a request's head before its body is read: a `/v1` request without a valid
+  /// client key is answered 401 here (logged like any request), so its body is never buffered.
+  std::optional<http::response> check_head(const http::request& req);
   bool ready() const noexcept;
   /// Counts unfinished jobs per key from the store (max_jobs_per_key survives restarts).
   /// Blocking: call once at start-up, before serving.

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace videogate::http {
@@ -24,16 +25,31 @@ struct server_options {
   std::chrono::milliseconds request_timeout{60'000};  ///< reading the body + handling
   std::chrono::milliseconds idle_timeout{65'000};     ///< keep-alive wait for the next request
   std::chrono::milliseconds write_timeout{60'000};    ///< per write of a streamed chunk
+  std::chrono::milliseconds header_timeout{10'000};   ///< the whole request head, from its first byte
+  std::uint32_t max_connections = 10'000;             ///< beyond it accept waits for a session to end
+};
+
+/// Limits a reload may change; each request reads them at its start.
+struct server_limits {
+  std::uint64_t max_body_bytes = 50 * 1024 * 1024;
+  std::chrono::milliseconds request_timeout{60'000};
+  std::chrono::milliseconds header_timeout{10'000};
+  std::uint32_t max_connections = 10'000;
 };
 
 /// Handles one request; runs on the session's strand. Must not throw for expected failures.
 using handler_fn = std::function<boost::asio::awaitable<response>(request&)>;
 /// Builds the response for a failure the server itself detects (413, 408, 400 framing).
 using error_fn = std::function<response(const request&, const error&)>;
+/// Looks at a request's head before its body is read; a response refuses the request at
+/// once (e.g. 401 for a wrong client key: the body is never buffered) and closes the
+/// connection. Runs on the session's strand; must not throw.
+using head_fn = std::function<std::optional<response>(const request&)>;
 
 class server {
  public:
-  server(boost::asio::io_context& ioc, server_options opts, handler_fn handler, error_fn on_error);
+  server(boost::asio::io_context& ioc, server_options opts, handler_fn handler, error_fn on_error,
+         head_fn on_head = {});
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;
@@ -45,8 +61,8 @@ class server {
   /// thread. `done` runs (on the io_context) once every session has ended or `grace` passed.
   void stop(std::chrono::milliseconds grace, std::function<void()> done);
   std::size_t active_sessions() const;
-  /// Changes the body cap and request timeout for requests that start from now on (reload).
-  void set_limits(std::uint64_t max_body_bytes, std::chrono::milliseconds request_timeout);
+  /// Changes the limits for requests (and connections) that start from now on (reload).
+  void set_limits(const server_limits& l);
 
  private:
   struct impl;
