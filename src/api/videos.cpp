@@ -19,6 +19,26 @@ namespace videogate::api {
 
 namespace {
 
+/// How a create ended, for the Idempotency-Key record: a job was made, maybe made (the
+/// answer was lost after the request went out), or certainly not made.
+struct create_result {
+  enum class kind { created, unknown, refused };
+  http::response response;
+  kind outcome = kind::refused;
+  std::string video_id;
+  std::string message;  ///< unknown: what the client was told
+};
+
+create_result refused(http::response r) { return {std::move(r), create_result::kind::refused, {}, {}}; }
+
+/// The text of a request a vendor may echo in its error messages (prompt, storyboard scenes).
+std::string request_text(const create_request& cr) {
+  std::string t = cr.prompt;
+  if (cr.shots)
+    for (auto& sh : *cr.shots) t += "\n" + sh.scene;
+  return t;
+}
+
 /// What a new job is, besides the vendor's answer.
 struct new_job {
   std::string model, prompt, size, seconds;
@@ -27,11 +47,14 @@ struct new_job {
 };
 
 /// Records a job the vendor accepted and answers with its Video object.
-asio::awaitable<http::response> record_new_job(gateway& g, context& ctx, routing::upstream& up,
-                                               const routing::key_ref& key, const dialects::job_state& st,
-                                               new_job n) {
+asio::awaitable<create_result> record_new_job(gateway& g, context& ctx, routing::upstream& up,
+                                              const routing::key_ref& key, const dialects::job_state& st, new_job n) {
   auto id = g.ids.seal({up.cfg().name, key.fp, st.upstream_id, ctx.client});
-  if (!id) co_return error_response(g, ctx, fail(errc::bad_upstream_response, "The upstream's job id is too long to route."));
+  if (!id) {
+    // The vendor made a job we cannot route to: sending again would make another.
+    auto e = fail(errc::bad_upstream_response, "The upstream's job id is too long to route.");
+    co_return create_result{error_response(g, ctx, e), create_result::kind::unknown, {}, e.message};
+  }
   jobs::job_record j;
   j.id = *id;
   j.client = ctx.client;
@@ -51,25 +74,26 @@ asio::awaitable<http::response> record_new_job(gateway& g, context& ctx, routing
   j.updated_at_ms = clock::now_ms();
   co_await g.store().put(j);
   g.metrics().job_created(j.upstream);
-  co_return video_response(*ctx.snap, j);
+  co_return create_result{video_response(*ctx.snap, j), create_result::kind::created, j.id, {}};
 }
 
 /// A create without a finished idempotent twin: walks the route under the failover plan.
-asio::awaitable<http::response> create_new(gateway& g, http::request& req, context& ctx,
-                                           std::optional<std::string> idempotency_key) {
+asio::awaitable<create_result> create_new(gateway& g, http::request& req, context& ctx,
+                                          std::optional<std::string> idempotency_key) {
   auto parsed = parse_create(req.header("content-type"), req.body);
-  if (!parsed) co_return error_response(g, ctx, parsed.error());
+  if (!parsed) co_return refused(error_response(g, ctx, parsed.error()));
   auto& cr = *parsed;
   auto route = ctx.snap->route(cr.model);
-  if (!route) co_return error_response(g, ctx, route.error());
-  if (auto a = allow_model(ctx, cr.model); !a) co_return error_response(g, ctx, a.error());
+  if (!route) co_return refused(error_response(g, ctx, route.error()));
+  if (auto a = allow_model(ctx, cr.model); !a) co_return refused(error_response(g, ctx, a.error()));
   if (cr.input_reference && !cr.input_reference->file_id.empty())
     for (auto up : *route)
       if (up->dialect().kind() != config::dialect_kind::openai)
-        co_return error_response(g, ctx, fail(errc::unsupported_value,
+        co_return refused(error_response(g, ctx, fail(errc::unsupported_value,
                                               "'input_reference[file_id]' needs an openai-dialect upstream; upstream '" +
                                                   up->cfg().name + "' cannot use it. Send the image or an image_url.",
-                                              "input_reference"));
+                                              "input_reference")));
+  auto echo_text = request_text(cr);
 
   // A storyboard without `seconds` asks for the length of its shots.
   auto asked_seconds = cr.seconds;
@@ -108,6 +132,7 @@ asio::awaitable<http::response> create_new(gateway& g, http::request& req, conte
       auto r = co_await g.caller->send(*up, "create", *call, pick.key);
       result<dialects::job_state> st =
           r ? up->dialect().read_create(r->status, r->headers, r->body) : result<dialects::job_state>(r.error());
+      if (!st) st = dialects::without_echo(st.error(), echo_text);
       if (pick.probe)
         for (auto& p : probes)
           if (p.key() == pick.key) p.answered();  // the report below settles it
@@ -121,11 +146,77 @@ asio::awaitable<http::response> create_new(gateway& g, http::request& req, conte
         co_return co_await record_new_job(g, ctx, *up, *pick.key, *st, std::move(n));
       }
       auto next = plan.attempt_failed(ucfg.name, st.error());
-      if (next == routing::failover_plan::step::stop) co_return error_response(g, ctx, plan.outcome());
+      if (next == routing::failover_plan::step::stop) {
+        auto e = plan.outcome();
+        if (routing::classify_attempt(st.error()) == routing::attempt_kind::unknown_outcome)
+          co_return create_result{error_response(g, ctx, e), create_result::kind::unknown, {}, e.message};
+        co_return refused(error_response(g, ctx, e));
+      }
       if (next == routing::failover_plan::step::next_upstream) break;
     }
   }
-  co_return error_response(g, ctx, plan.outcome());
+  co_return refused(error_response(g, ctx, plan.outcome()));
+}
+
+/// The answer to a retried create whose first try may have made a job: the same 504.
+http::response may_exist(gateway& g, const context& ctx, const jobs::idempotency_record& rec) {
+  auto msg = rec.message.empty() ? std::string("A create with this Idempotency-Key was sent to the vendor and its outcome is "
+                                               "unknown: the video job may exist. It is not sent again.")
+                                 : rec.message;
+  return error_response(g, ctx, fail(errc::upstream_timeout, msg));
+}
+
+/// A create under an Idempotency-Key (DESIGN §4): the key is recorded before the vendor is
+/// called; a retry finds the job, the same "may exist" 504, or (another body) a 422.
+asio::awaitable<http::response> create_idempotent(gateway& g, http::request& req, context& ctx, const std::string& idem) {
+  auto now = clock::now_s();
+  auto window_start = now - 24 * 3600;
+  jobs::idempotency_record rec;
+  rec.client = ctx.client;
+  rec.key = idem;
+  rec.fingerprint = jobs::key_fingerprint(std::string(req.header("content-type")) + '\n' + req.body);
+  rec.created_at = now;
+  if (auto prior = co_await g.store().claim_idempotency(rec, window_start)) {
+    if (prior->fingerprint != rec.fingerprint)
+      co_return error_response(g, ctx, fail(errc::idempotency_key_reused,
+                                            "This Idempotency-Key was used with a different request body in the last "
+                                            "24 hours; use a new key for a new request.",
+                                            "Idempotency-Key"));
+    if (prior->status != jobs::idempotency_record::state::done) co_return may_exist(g, ctx, *prior);
+    auto j = co_await g.store().get(prior->video_id);
+    if (j && j->status != video_status::deleted) {
+      ctx.upstream = j->upstream;
+      ctx.key_fp = j->key_fp;
+      co_return video_response(*ctx.snap, *j);
+    }
+    // Its job was deleted since: the key makes a new one (claimed again, as pending).
+    co_await g.store().settle_idempotency(rec);
+  } else if (auto found = co_await g.store().find_idempotent(ctx.client, idem, window_start)) {
+    // A job made before keys were recorded on their own.
+    rec.status = jobs::idempotency_record::state::done;
+    rec.video_id = found->id;
+    co_await g.store().settle_idempotency(rec);
+    ctx.upstream = found->upstream;
+    ctx.key_fp = found->key_fp;
+    co_return video_response(*ctx.snap, *found);
+  }
+  auto res = co_await create_new(g, req, ctx, idem);
+  switch (res.outcome) {
+    case create_result::kind::created:
+      rec.status = jobs::idempotency_record::state::done;
+      rec.video_id = res.video_id;
+      co_await g.store().settle_idempotency(rec);
+      break;
+    case create_result::kind::unknown:
+      rec.status = jobs::idempotency_record::state::unknown;
+      rec.message = res.message;
+      co_await g.store().settle_idempotency(rec);
+      break;
+    case create_result::kind::refused:
+      co_await g.store().release_idempotency(rec.client, rec.key);
+      break;
+  }
+  co_return res.response;
 }
 
 }  // namespace
@@ -133,20 +224,14 @@ asio::awaitable<http::response> create_new(gateway& g, http::request& req, conte
 // POST /v1/videos
 asio::awaitable<http::response> create_video(gateway& g, http::request& req, context& ctx) {
   std::string idem(req.header("idempotency-key"));
-  if (idem.empty()) co_return co_await create_new(g, req, ctx, std::nullopt);
+  if (idem.empty()) co_return (co_await create_new(g, req, ctx, std::nullopt)).response;
   if (idem.size() > 255)
     co_return error_response(
         g, ctx, fail(errc::invalid_value, "The Idempotency-Key header must be at most 255 characters.", "Idempotency-Key"));
   // The same key from the same client is one job, even while the first request is still in
-  // flight: duplicates wait for it and get its answer; later ones find the stored job.
+  // flight: duplicates wait for it and get its answer; later ones find the stored record.
   jobs::coalescer<http::response>::work work = [&g, &req, &ctx, idem]() -> asio::awaitable<http::response> {
-    auto found = co_await g.store().find_idempotent(ctx.client, idem, clock::now_s() - 24 * 3600);
-    if (found) {
-      ctx.upstream = found->upstream;
-      ctx.key_fp = found->key_fp;
-      co_return video_response(*ctx.snap, *found);
-    }
-    co_return co_await create_new(g, req, ctx, idem);
+    co_return co_await create_idempotent(g, req, ctx, idem);
   };
   co_return co_await g.creates->run(ctx.client + '\n' + idem, work);
 }
@@ -286,15 +371,19 @@ asio::awaitable<http::response> remix_video(gateway& g, const std::string& id, h
   auto r = co_await g.caller->send(*up, "remix", *call, key);
   result<dialects::job_state> st =
       r ? up->dialect().read_create(r->status, r->headers, r->body) : result<dialects::job_state>(r.error());
+  if (!st) st = dialects::without_echo(st.error(), *prompt);
   routing::report_result(*up, key, st);
   if (!st) {
     auto e = st.error();
-    if (e.after_send && e.code == errc::upstream_timeout)
-      e.message = "Upstream '" + f->upstream + "' did not answer in time. The remix job may exist at the vendor.";
+    if (routing::classify_attempt(e) == routing::attempt_kind::unknown_outcome) {
+      e.code = errc::upstream_timeout;
+      e.message = "Upstream '" + f->upstream + "' did not answer the remix (" + e.message +
+                  "). The remix job may exist at the vendor.";
+    }
     co_return error_response(g, ctx, e);
   }
   new_job n{original->model, *prompt, original->size, original->seconds, id, std::nullopt};
-  co_return co_await record_new_job(g, ctx, *up, *key, *st, std::move(n));
+  co_return (co_await record_new_job(g, ctx, *up, *key, *st, std::move(n))).response;
 }
 
 }  // namespace videogate::api

@@ -209,6 +209,20 @@ std::optional<errc> key_failure_in(std::string_view message) {
   return std::nullopt;
 }
 
+error without_echo(error e, std::string_view request_text) {
+  if (!e.by_words || request_text.empty()) return e;
+  auto m = lower(e.message);
+  auto r = lower(request_text);
+  bool echoes = (r.size() >= 8 && m.find(r) != std::string::npos) || key_failure_in(request_text).has_value() ||
+                mentions_credit(std::string(request_text));
+  if (!echoes) return e;
+  // The words may be the client's own: they say nothing about the key. What remains is a
+  // refusal of this request.
+  auto k = fail(errc::upstream_rejected, e.message);
+  k.upstream_status = e.upstream_status;
+  return k;
+}
+
 error classify_http_error(int status, const http::header_list& headers, std::string_view body,
                           std::chrono::system_clock::time_point now) {
   auto [msg, code] = read_error_body(body);
@@ -219,6 +233,7 @@ error classify_http_error(int status, const http::header_list& headers, std::str
     e.retry_after_s = parse_retry_after(http::find_header(headers, "retry-after"), now);
   } else if (status == 402 || ((status == 429 || status == 403) && mentions_credit(msg + " " + code))) {
     e = fail(errc::upstream_out_of_credit, "The upstream key is out of credit" + said);
+    e.by_words = status != 402 && !mentions_credit(code);
   } else if (status == 401 || status == 403) {
     e = fail(errc::upstream_auth, "The upstream refused the key" + said);
   } else if (status == 404) {
@@ -228,8 +243,15 @@ error classify_http_error(int status, const http::header_list& headers, std::str
     e = fail(errc::upstream_rejected, msg.empty() ? "The upstream refused the request." : "The upstream refused the request: " + msg);
     if (mentions_content(msg, code) && !msg.empty()) e.message = msg;
   } else if (status == 408 || status == 504) {
+    // An answer is proof the request reached the vendor (or its proxy): a create may exist.
     e = fail(errc::upstream_timeout, "The upstream timed out" + said);
+    e.after_send = true;
+  } else if (status == 502) {
+    // A proxy in front of the vendor lost the answer, not necessarily the request.
+    e = fail(errc::upstream_unavailable, "The upstream failed with HTTP 502" + said);
+    e.after_send = true;
   } else if (status >= 500) {
+    // 500/503: the vendor's own error answer; it did not take the job.
     e = fail(errc::upstream_unavailable, "The upstream failed with HTTP " + std::to_string(status) + said);
   } else {
     e = fail(errc::bad_upstream_response, "The upstream answered HTTP " + std::to_string(status) + " unexpectedly.");

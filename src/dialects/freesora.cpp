@@ -42,6 +42,7 @@ error classify_code(long long code, const std::string& message, const http::head
     if (key_failure_in(message) == errc::upstream_out_of_credit && (code == 403 || code == 429)) {
       e.code = errc::upstream_out_of_credit;
       e.retry_after_s.reset();
+      e.by_words = true;
     }
     return e;
   }
@@ -51,6 +52,7 @@ error classify_code(long long code, const std::string& message, const http::head
     e = fail(*k, *k == errc::upstream_out_of_credit ? "The upstream key is out of credit" + said
                  : *k == errc::upstream_auth        ? "The upstream refused the key" + said
                                                     : "The upstream is rate limiting this gateway" + said);
+    e.by_words = true;
   } else {
     e = fail(errc::upstream_rejected, message.empty() ? "The upstream refused the request (code " + std::to_string(code) + ")."
                                                       : "The upstream refused the request: " + message);

@@ -61,6 +61,7 @@ std::optional<error> error_in_200(const json::object& o, const http::header_list
     e.code = *k;
     e.message = "The upstream refused the key: " + msg;
     if (*k == errc::upstream_rate_limited) e.message = "The upstream is rate limiting this gateway: " + msg;
+    e.by_words = true;
     return e;
   }
   return classify_http_error(400, headers, body);

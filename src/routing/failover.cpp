@@ -59,11 +59,12 @@ failover_plan::step failover_plan::attempt_failed(std::string_view upstream, con
   attempted_ = true;
   switch (classify_attempt(e)) {
     case attempt_kind::unknown_outcome:
+      // Whatever cut the answer (a timeout, a reset, a proxy's 502/504), the client hears one
+      // thing: 504, the job may exist (DESIGN §5).
       stopped_ = e;
-      if (e.code == errc::upstream_timeout)
-        stopped_->message = "Upstream '" + std::string(upstream) +
-                            "' did not answer in time. The video job may exist at the vendor; it was not retried to "
-                            "avoid a duplicate.";
+      stopped_->code = errc::upstream_timeout;
+      stopped_->message = "Upstream '" + std::string(upstream) + "' did not answer the create (" + e.message +
+                          "). The video job may exist at the vendor; it was not retried to avoid a duplicate.";
       return step::stop;
     case attempt_kind::rate_limited:
       rate_limited_ = e;

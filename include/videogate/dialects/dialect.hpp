@@ -101,6 +101,11 @@ std::optional<std::string> first_message(const boost::json::object& o, std::init
 error classify_http_error(int status, const http::header_list& headers, std::string_view body,
                           std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
+/// `e` unless its key judgment came from words (`by_words`) that may echo `request_text` (the
+/// prompt): a prompt saying "insufficient balance" disables nothing (DESIGN §5). Then it is
+/// upstream_rejected, a refusal of the request that says nothing about the key.
+error without_echo(error e, std::string_view request_text);
+
 /// A vendor message that says the key is the problem (credit/balance/quota, an invalid key,
 /// a rate limit), for vendors that put errors in 200 answers; nullopt for anything else.
 std::optional<errc> key_failure_in(std::string_view message);

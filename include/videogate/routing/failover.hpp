@@ -20,7 +20,8 @@ namespace videogate::routing {
 /// How one create attempt with one key failed, as far as failover is concerned.
 enum class attempt_kind {
   /// The body reached the vendor and no answer says whether a job was made (timeout, reset,
-  /// 502/504/408 after send): never sent again anywhere; the client hears 504 "may exist".
+  /// 502/504/408 after send): never sent again anywhere; the client hears 504 upstream_timeout
+  /// saying the job may exist.
   unknown_outcome,
   /// 429: the key is cooling; try the next key, remember when this one is usable again.
   rate_limited,

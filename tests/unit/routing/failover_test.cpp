@@ -157,20 +157,22 @@ TEST(FailoverPlan, UnknownOutcomeAtAnyPositionIsNeverSentAgain) {
       EXPECT_FALSE(r.accepted_by) << "sent again after an unknown outcome at " << pos.first << "," << pos.second;
       EXPECT_EQ(r.attempts.back(), pos);
       ASSERT_TRUE(r.answer);
-      EXPECT_EQ(r.answer->code, e.code);
+      EXPECT_EQ(r.answer->code, errc::upstream_timeout);  // 504 "the job may exist", whatever cut it
       EXPECT_TRUE(r.answer->after_send);
+      EXPECT_NE(r.answer->message.find("may exist"), std::string::npos);
     }
 }
 
-TEST(FailoverPlan, TimeoutAfterSendSaysTheJobMayExist) {
+TEST(FailoverPlan, AnyUnknownOutcomeSaysTheJobMayExist) {
   auto r = fail_at({1, 0}, timeout_after_send());
   ASSERT_TRUE(r.answer);
   EXPECT_EQ(r.answer->code, errc::upstream_timeout);
-  EXPECT_NE(r.answer->message.find("Upstream 'vendor-b' did not answer in time"), std::string::npos);
+  EXPECT_NE(r.answer->message.find("Upstream 'vendor-b' did not answer the create"), std::string::npos);
   EXPECT_NE(r.answer->message.find("may exist"), std::string::npos);
-  // A reset keeps the transport's own message: only a timeout is reworded.
+  // The transport's own words stay in the message, for whoever reads the log.
   auto reset = fail_at({0, 0}, reset_after_send());
-  EXPECT_EQ(reset.answer->message, reset_after_send().message);
+  EXPECT_NE(reset.answer->message.find(reset_after_send().message), std::string::npos);
+  EXPECT_EQ(reset.answer->code, errc::upstream_timeout);
 }
 
 TEST(FailoverPlan, RefusedKeyAtAnyPositionMovesToTheNextKeyThenTheNextUpstream) {
