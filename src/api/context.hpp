@@ -42,6 +42,10 @@ struct gateway {
   /// Reloads the config (SIGHUP, POST /admin/reload): routing::live swaps it, then the
   /// service's on_reload hook and the reload metric. Any thread.
   reload_report reload();
+  /// Has every key ledger of `rt` save its key's state changes in the store (DESIGN §4).
+  void keep_key_states(routing::router& rt);
+  /// Puts the key states the store kept back into the current snapshot's ledgers (start-up).
+  void restore_key_states();
 
   jobs::async_store& store() const noexcept { return *d.store; }
   observe::metrics& metrics() const noexcept { return *d.metrics; }

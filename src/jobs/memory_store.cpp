@@ -86,11 +86,57 @@ class memory_store final : public store {
     return true;
   }
 
-  std::vector<job_record> unfinished(int limit) override {
+  bool update(const job_record& r) override {
+    std::lock_guard lock(mutex_);
+    auto it = by_id_.find(r.id);
+    if (it == by_id_.end() || it->second.status == video_status::deleted) return false;
+    const std::int64_t seq = it->second.seq;
+    it->second = r;
+    it->second.seq = seq;
+    return true;
+  }
+
+  std::optional<idempotency_record> claim_idempotency(const idempotency_record& r, std::int64_t not_before) override {
+    std::lock_guard lock(mutex_);
+    auto k = std::make_pair(r.client, r.key);
+    if (auto it = idem_.find(k); it != idem_.end() && it->second.created_at >= not_before) return it->second;
+    if (idem_.size() >= 10'000) std::erase_if(idem_, [&](auto& e) { return e.second.created_at < not_before; });
+    idem_.insert_or_assign(k, r);
+    return std::nullopt;
+  }
+
+  void settle_idempotency(const idempotency_record& r) override {
+    std::lock_guard lock(mutex_);
+    if (auto it = idem_.find({r.client, r.key}); it != idem_.end()) {
+      it->second.status = r.status;
+      it->second.video_id = r.video_id;
+      it->second.message = r.message;
+    }
+  }
+
+  void release_idempotency(const std::string& client, const std::string& key) override {
+    std::lock_guard lock(mutex_);
+    idem_.erase({client, key});
+  }
+
+  void save_key_state(const key_state_record& k) override {
+    std::lock_guard lock(mutex_);
+    keys_.insert_or_assign({k.upstream, k.key_fp}, k);
+  }
+
+  std::vector<key_state_record> key_states() override {
+    std::lock_guard lock(mutex_);
+    std::vector<key_state_record> out;
+    for (auto& [k, v] : keys_) out.push_back(v);
+    return out;
+  }
+
+  std::vector<job_record> unfinished(int limit, std::int64_t after_seq) override {
     std::vector<job_record> out;
     if (limit <= 0) return out;
     std::lock_guard lock(mutex_);
-    for (const auto& [seq, id] : by_seq_) {
+    for (auto it = by_seq_.upper_bound(after_seq); it != by_seq_.end(); ++it) {
+      const auto& id = it->second;
       const job_record& r = by_id_.at(id);
       if (r.terminal()) continue;
       out.push_back(r);
@@ -103,6 +149,8 @@ class memory_store final : public store {
   std::mutex mutex_;
   std::unordered_map<std::string, job_record> by_id_;
   std::map<std::int64_t, std::string> by_seq_;  // insertion order
+  std::map<std::pair<std::string, std::string>, idempotency_record> idem_;
+  std::map<std::pair<std::string, std::string>, key_state_record> keys_;
 };
 
 }  // namespace

@@ -49,6 +49,43 @@ void refresher::apply(const routing::router& rt, job_record& j, const dialects::
   }
 }
 
+bool refresher::expire_if_due(const routing::router& rt, job_record& j, std::int64_t now_ms) {
+  if (j.terminal()) return false;
+  auto up = rt.find(j.upstream);
+  auto ttl = up ? up->cfg().job_ttl : config::upstream_config{}.job_ttl;
+  if (now_ms - j.created_at * 1000 <= ttl.count()) return false;
+  dialects::job_state s;
+  s.upstream_id = j.upstream_id;
+  s.status = std::string(video_status::failed);
+  s.progress = j.progress;
+  // A job whose upstream left the config could not be asked: it is lost rather than slow.
+  s.error_code = up ? "expired" : "vendor_lost";
+  s.error_message = up ? "The job did not finish within the upstream's job_ttl (" + std::to_string(ttl.count() / 1000) +
+                             " s); videogate stopped waiting for it."
+                       : "The upstream that made this job is no longer configured; the job was given up at its TTL.";
+  apply(rt, j, s);
+  j.updated_at_ms = now_ms;
+  return true;
+}
+
+bool refresher::note_not_found(const routing::router& rt, job_record& j, std::int64_t now_ms) {
+  if (j.lost_polls == 0) j.lost_since_ms = now_ms;
+  ++j.lost_polls;
+  j.updated_at_ms = now_ms;
+  auto up = rt.find(j.upstream);
+  auto lost_after = up ? up->cfg().lost_after : config::upstream_config{}.lost_after;
+  if (j.lost_polls < 3 || now_ms - j.lost_since_ms < lost_after.count()) return false;
+  dialects::job_state s;
+  s.upstream_id = j.upstream_id;
+  s.status = std::string(video_status::failed);
+  s.progress = j.progress;
+  s.error_code = "vendor_lost";
+  s.error_message = "The vendor no longer knows this job (" + std::to_string(j.lost_polls) +
+                    " status calls in a row answered not found).";
+  apply(rt, j, s);
+  return true;
+}
+
 asio::awaitable<result<job_record>> refresher::refresh(std::shared_ptr<routing::router> snap, const std::string& id,
                                                        const id_fields& f) {
   if (auto hot = terminal_->get(id)) co_return *hot;  // no store hop for finished jobs
@@ -64,23 +101,45 @@ asio::awaitable<result<job_record>> refresher::refresh(std::shared_ptr<routing::
   auto self = shared_from_this();
   // Named, not written inside the co_await expression: GCC 12 double-destroys capturing
   // lambdas that are temporaries of a co_await expression.
-  coalescer<result<job_record>>::work work = [self, snap, id, f, up, cached]() -> asio::awaitable<result<job_record>> {
+  coalescer<result<job_record>>::work work = [self, snap, id, f, up]() -> asio::awaitable<result<job_record>> {
+    // Read again inside the coalesced call: a copy read before it may be stale (another call
+    // may have finished the job meanwhile), and a finished job must be counted once.
+    auto known = co_await self->store_->get(id);
+    if (known && known->status == video_status::deleted)
+      co_return fail(errc::not_found, "No video found with id '" + id + "': it was deleted.", "video_id");
+    if (known && known->terminal()) co_return *known;
+    if (known && self->expire_if_due(*snap, *known, clock::now_ms())) {
+      co_await self->store_->update(*known);
+      self->terminal_->put(*known);
+      co_return *known;
+    }
     auto key = up->by_fingerprint(f.key_fp);
     if (!key)
       co_return fail(errc::no_upstream_available, "The upstream key that made this video is no longer configured.");
     auto r = co_await self->caller_->send(*up, "status", up->dialect().status(f.upstream_id), key);
     result<dialects::job_state> st =
         r ? up->dialect().read_status(r->status, r->headers, r->body) : result<dialects::job_state>(r.error());
+    if (!st && known) st = dialects::without_echo(st.error(), known->prompt);
     routing::report_result(*up, key, st);
+    if (!st && st.error().code == errc::not_found && known) {
+      // The vendor may have lost the job, or may just lag: answer the last known state until
+      // 3 such answers over lost_after say it is gone (DESIGN §4).
+      auto j = *known;
+      self->note_not_found(*snap, j, clock::now_ms());
+      if (!co_await self->store_->update(j))
+        co_return fail(errc::not_found, "No video found with id '" + id + "': it was deleted.", "video_id");
+      if (j.terminal()) self->terminal_->put(j);
+      co_return j;
+    }
     if (!st) {
       // A vendor hiccup while we know the job: answer with what we know rather than fail
-      // every poller; a vendor that no longer knows the job is a 404.
-      if (cached && st.error().code != errc::not_found) co_return *cached;
+      // every poller; a vendor that does not know a job we never stored is a 404.
+      if (known) co_return *known;
       co_return st.error();
     }
     job_record j;
-    if (cached) {
-      j = *cached;
+    if (known) {
+      j = *known;
     } else {
       // Made through another replica sharing our config: rebuild what the id tells.
       j.id = id;
@@ -91,9 +150,17 @@ asio::awaitable<result<job_record>> refresher::refresh(std::shared_ptr<routing::
       j.created_at = st->created_at.value_or(clock::now_s());
       j.seconds = st->seconds.value_or("");
     }
-    self->apply(*snap, j, *st, cached.has_value());
+    j.lost_polls = 0;
+    j.lost_since_ms = 0;
+    self->apply(*snap, j, *st, known.has_value());
     j.updated_at_ms = clock::now_ms();
-    co_await self->store_->put(j);
+    if (known) {
+      // Only over a record that still exists: a delete that ran meanwhile stays a delete.
+      if (!co_await self->store_->update(j))
+        co_return fail(errc::not_found, "No video found with id '" + id + "': it was deleted.", "video_id");
+    } else {
+      co_await self->store_->put(j);
+    }
     if (j.terminal()) self->terminal_->put(j);
     co_return j;
   };

@@ -17,7 +17,7 @@ namespace {
 constexpr const char* job_columns =
     "id, client, upstream, key_fp, upstream_id, model, prompt, size, seconds, status, progress, "
     "created_at, completed_at, expires_at, remixed_from_video_id, error_code, error_message, "
-    "content_url, idempotency_key, updated_at_ms, seq";
+    "content_url, idempotency_key, updated_at_ms, seq, lost_polls, lost_since_ms";
 
 constexpr const char* schema_sql = R"sql(
 CREATE TABLE IF NOT EXISTS jobs (
@@ -41,13 +41,39 @@ CREATE TABLE IF NOT EXISTS jobs (
   error_message         TEXT,
   content_url           TEXT,
   idempotency_key       TEXT,
-  updated_at_ms         INTEGER NOT NULL
+  updated_at_ms         INTEGER NOT NULL,
+  lost_polls            INTEGER NOT NULL DEFAULT 0,
+  lost_since_ms         INTEGER NOT NULL DEFAULT 0
 );
+-- Idempotency-Keys, recorded before the vendor is called (DESIGN §4).
+CREATE TABLE IF NOT EXISTS idempotency (
+  client        TEXT    NOT NULL,
+  key           TEXT    NOT NULL,
+  fingerprint   TEXT    NOT NULL,
+  state         INTEGER NOT NULL,  -- 0 pending, 1 unknown outcome, 2 done
+  video_id      TEXT    NOT NULL,
+  message       TEXT    NOT NULL,
+  created_at    INTEGER NOT NULL,
+  PRIMARY KEY (client, key)
+) WITHOUT ROWID;
+-- Upstream key states, so a restart does not send traffic to a key disabled a minute ago.
+CREATE TABLE IF NOT EXISTS key_states (
+  upstream          TEXT    NOT NULL,
+  key_fp            TEXT    NOT NULL,
+  health            INTEGER NOT NULL,
+  until_ms          INTEGER NOT NULL,
+  since_ms          INTEGER NOT NULL,
+  reason            TEXT    NOT NULL,
+  step_s            INTEGER NOT NULL,
+  rate_limit_streak INTEGER NOT NULL,
+  transient_streak  INTEGER NOT NULL,
+  PRIMARY KEY (upstream, key_fp)
+) WITHOUT ROWID;
 -- Every index costs each insert a b-tree write: partial indexes skip rows that need none.
 CREATE INDEX IF NOT EXISTS jobs_client_seq ON jobs (client, seq);
 CREATE INDEX IF NOT EXISTS jobs_client_idempotency ON jobs (client, idempotency_key) WHERE idempotency_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_unfinished ON jobs (seq) WHERE status NOT IN ('completed', 'failed', 'deleted');
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;
 )sql";
 
 struct db_closer {
@@ -112,8 +138,8 @@ class sqlite_store final : public store {
     insert_ = prepare(
         "INSERT INTO jobs (id, client, upstream, key_fp, upstream_id, model, prompt, size, seconds, "
         "status, progress, created_at, completed_at, expires_at, remixed_from_video_id, error_code, "
-        "error_message, content_url, idempotency_key, updated_at_ms, seq) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, NULL) "
+        "error_message, content_url, idempotency_key, updated_at_ms, seq, lost_polls, lost_since_ms) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, NULL, ?21, ?22) "
         "ON CONFLICT (id) DO UPDATE SET client = excluded.client, upstream = excluded.upstream, "
         "key_fp = excluded.key_fp, upstream_id = excluded.upstream_id, model = excluded.model, "
         "prompt = excluded.prompt, size = excluded.size, seconds = excluded.seconds, "
@@ -121,7 +147,34 @@ class sqlite_store final : public store {
         "completed_at = excluded.completed_at, expires_at = excluded.expires_at, "
         "remixed_from_video_id = excluded.remixed_from_video_id, error_code = excluded.error_code, "
         "error_message = excluded.error_message, content_url = excluded.content_url, "
-        "idempotency_key = excluded.idempotency_key, updated_at_ms = excluded.updated_at_ms");
+        "idempotency_key = excluded.idempotency_key, updated_at_ms = excluded.updated_at_ms, "
+        "lost_polls = excluded.lost_polls, lost_since_ms = excluded.lost_since_ms");
+    update_ = prepare(
+        "UPDATE jobs SET client = ?2, upstream = ?3, key_fp = ?4, upstream_id = ?5, model = ?6, prompt = ?7, "
+        "size = ?8, seconds = ?9, status = ?10, progress = ?11, created_at = ?12, completed_at = ?13, "
+        "expires_at = ?14, remixed_from_video_id = ?15, error_code = ?16, error_message = ?17, content_url = ?18, "
+        "idempotency_key = ?19, updated_at_ms = ?20, lost_polls = ?21, lost_since_ms = ?22 "
+        "WHERE id = ?1 AND status != 'deleted'");
+    claim_ = prepare(
+        "INSERT INTO idempotency (client, key, fingerprint, state, video_id, message, created_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+        "ON CONFLICT (client, key) DO UPDATE SET fingerprint = excluded.fingerprint, state = excluded.state, "
+        "video_id = excluded.video_id, message = excluded.message, created_at = excluded.created_at "
+        "WHERE idempotency.created_at < ?8");
+    find_claim_ = prepare(
+        "SELECT client, key, fingerprint, state, video_id, message, created_at FROM idempotency WHERE client = ?1 AND key = ?2");
+    settle_ = prepare("UPDATE idempotency SET state = ?3, video_id = ?4, message = ?5 WHERE client = ?1 AND key = ?2");
+    release_ = prepare("DELETE FROM idempotency WHERE client = ?1 AND key = ?2");
+    prune_idempotency_ = prepare("DELETE FROM idempotency WHERE created_at < ?1");
+    save_key_ = prepare(
+        "INSERT INTO key_states (upstream, key_fp, health, until_ms, since_ms, reason, step_s, rate_limit_streak, "
+        "transient_streak) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (upstream, key_fp) DO UPDATE SET "
+        "health = excluded.health, until_ms = excluded.until_ms, since_ms = excluded.since_ms, reason = excluded.reason, "
+        "step_s = excluded.step_s, rate_limit_streak = excluded.rate_limit_streak, "
+        "transient_streak = excluded.transient_streak");
+    key_states_ = prepare(
+        "SELECT upstream, key_fp, health, until_ms, since_ms, reason, step_s, rate_limit_streak, transient_streak "
+        "FROM key_states");
     get_ = prepare("SELECT " + cols + " FROM jobs WHERE id = ?1");
     find_idempotent_ = prepare("SELECT " + cols +
                                 " FROM jobs WHERE client = ?1 AND idempotency_key = ?2 AND created_at >= ?3 AND status != 'deleted' "
@@ -131,7 +184,7 @@ class sqlite_store final : public store {
     list_asc_ = prepare("SELECT " + cols + " FROM jobs WHERE client = ?1 AND seq > ?2 AND status != 'deleted' ORDER BY seq ASC LIMIT ?3");
     erase_ = prepare("DELETE FROM jobs WHERE id = ?1");
     unfinished_ = prepare("SELECT " + cols +
-                           " FROM jobs WHERE status NOT IN ('completed', 'failed', 'deleted') ORDER BY seq ASC LIMIT ?1");
+                           " FROM jobs WHERE status NOT IN ('completed', 'failed', 'deleted') AND seq > ?2 ORDER BY seq ASC LIMIT ?1");
   }
 
   void put(const job_record& r) override {
@@ -155,6 +208,12 @@ class sqlite_store final : public store {
 
   void put_locked(const job_record& r) {
     stmt_use s(insert_.get());
+    bind_record(s, r);
+    step_done(s, "put");
+  }
+
+  /// The record's fields as ?1..?22 (insert and update number them alike).
+  void bind_record(const stmt_use& s, const job_record& r) {
     bind_text(s, 1, r.id);
     bind_text(s, 2, r.client);
     bind_text(s, 3, r.upstream);
@@ -175,7 +234,108 @@ class sqlite_store final : public store {
     bind_opt_text(s, 18, r.content_url);
     bind_opt_text(s, 19, r.idempotency_key);
     bind_int(s, 20, r.updated_at_ms);
-    step_done(s, "put");
+    bind_int(s, 21, r.lost_polls);
+    bind_int(s, 22, r.lost_since_ms);
+  }
+
+  bool update(const job_record& r) override {
+    std::lock_guard lock(mutex_);
+    stmt_use s(update_.get());
+    bind_record(s, r);
+    step_done(s, "update");
+    return sqlite3_changes(db_.get()) > 0;
+  }
+
+  std::optional<idempotency_record> claim_idempotency(const idempotency_record& r, std::int64_t not_before) override {
+    std::lock_guard lock(mutex_);
+    {
+      stmt_use s(claim_.get());
+      bind_text(s, 1, r.client);
+      bind_text(s, 2, r.key);
+      bind_text(s, 3, r.fingerprint);
+      bind_int(s, 4, static_cast<int>(r.status));
+      bind_text(s, 5, r.video_id);
+      bind_text(s, 6, r.message);
+      bind_int(s, 7, r.created_at);
+      bind_int(s, 8, not_before);
+      step_done(s, "claim idempotency key");
+    }
+    if (sqlite3_changes(db_.get()) > 0) {
+      // Now and then, forget keys past their window.
+      if (++claims_ % 1000 == 0) {
+        stmt_use p(prune_idempotency_.get());
+        bind_int(p, 1, not_before);
+        step_done(p, "prune idempotency keys");
+      }
+      return std::nullopt;
+    }
+    stmt_use f(find_claim_.get());
+    bind_text(f, 1, r.client);
+    bind_text(f, 2, r.key);
+    if (!step_row(f, "find idempotency key")) return std::nullopt;
+    idempotency_record out;
+    out.client = column_text(f.get(), 0);
+    out.key = column_text(f.get(), 1);
+    out.fingerprint = column_text(f.get(), 2);
+    out.status = static_cast<idempotency_record::state>(sqlite3_column_int(f.get(), 3));
+    out.video_id = column_text(f.get(), 4);
+    out.message = column_text(f.get(), 5);
+    out.created_at = sqlite3_column_int64(f.get(), 6);
+    return out;
+  }
+
+  void settle_idempotency(const idempotency_record& r) override {
+    std::lock_guard lock(mutex_);
+    stmt_use s(settle_.get());
+    bind_text(s, 1, r.client);
+    bind_text(s, 2, r.key);
+    bind_int(s, 3, static_cast<int>(r.status));
+    bind_text(s, 4, r.video_id);
+    bind_text(s, 5, r.message);
+    step_done(s, "settle idempotency key");
+  }
+
+  void release_idempotency(const std::string& client, const std::string& key) override {
+    std::lock_guard lock(mutex_);
+    stmt_use s(release_.get());
+    bind_text(s, 1, client);
+    bind_text(s, 2, key);
+    step_done(s, "release idempotency key");
+  }
+
+  void save_key_state(const key_state_record& k) override {
+    std::lock_guard lock(mutex_);
+    stmt_use s(save_key_.get());
+    bind_text(s, 1, k.upstream);
+    bind_text(s, 2, k.key_fp);
+    bind_int(s, 3, k.health);
+    bind_int(s, 4, k.until_ms);
+    bind_int(s, 5, k.since_ms);
+    bind_text(s, 6, k.reason);
+    bind_int(s, 7, k.step_s);
+    bind_int(s, 8, k.rate_limit_streak);
+    bind_int(s, 9, k.transient_streak);
+    step_done(s, "save key state");
+  }
+
+  std::vector<key_state_record> key_states() override {
+    std::lock_guard lock(mutex_);
+    stmt_use s(key_states_.get());
+    std::vector<key_state_record> out;
+    while (step_row(s, "key states")) {
+      key_state_record k;
+      k.upstream = column_text(s.get(), 0);
+      k.key_fp = column_text(s.get(), 1);
+      k.health = sqlite3_column_int(s.get(), 2);
+      k.until_ms = sqlite3_column_int64(s.get(), 3);
+      k.since_ms = sqlite3_column_int64(s.get(), 4);
+      k.reason = column_text(s.get(), 5);
+      k.step_s = sqlite3_column_int64(s.get(), 6);
+      k.rate_limit_streak = sqlite3_column_int(s.get(), 7);
+      k.transient_streak = sqlite3_column_int(s.get(), 8);
+      out.push_back(std::move(k));
+    }
+    return out;
   }
 
   std::optional<job_record> get(const std::string& id) override {
@@ -229,12 +389,13 @@ class sqlite_store final : public store {
     return sqlite3_changes(db_.get()) > 0;
   }
 
-  std::vector<job_record> unfinished(int limit) override {
+  std::vector<job_record> unfinished(int limit, std::int64_t after_seq) override {
     std::vector<job_record> out;
     if (limit <= 0) return out;
     std::lock_guard lock(mutex_);
     stmt_use s(unfinished_.get());
     bind_int(s, 1, limit);
+    bind_int(s, 2, after_seq);
     while (step_row(s, "unfinished")) out.push_back(row_to_record(s.get()));
     return out;
   }
@@ -255,8 +416,14 @@ class sqlite_store final : public store {
   /// half-used: the layout of its table differs.
   void check_schema_version() {
     stmt_ptr v = prepare("PRAGMA user_version");
-    if (sqlite3_step(v.get()) == SQLITE_ROW && sqlite3_column_int(v.get(), 0) == 1)
+    int version = sqlite3_step(v.get()) == SQLITE_ROW ? sqlite3_column_int(v.get(), 0) : 0;
+    if (version == 1)
       throw std::runtime_error("job store '" + path_ + "' was created by an older videogate (schema 1); move it away to start a new one");
+    // Schema 2 lacks the not-found poll counters: add them (the new tables come with the schema).
+    if (version == 2) {
+      exec("ALTER TABLE jobs ADD COLUMN lost_polls INTEGER NOT NULL DEFAULT 0", "upgrade the schema");
+      exec("ALTER TABLE jobs ADD COLUMN lost_since_ms INTEGER NOT NULL DEFAULT 0", "upgrade the schema");
+    }
   }
 
   void exec(const char* sql, std::string_view what) {
@@ -348,6 +515,8 @@ class sqlite_store final : public store {
     r.idempotency_key = column_opt_text(s, 18);
     r.updated_at_ms = sqlite3_column_int64(s, 19);
     r.seq = sqlite3_column_int64(s, 20);
+    r.lost_polls = sqlite3_column_int(s, 21);
+    r.lost_since_ms = sqlite3_column_int64(s, 22);
     return r;
   }
 
@@ -362,6 +531,15 @@ class sqlite_store final : public store {
   stmt_ptr list_asc_;
   stmt_ptr erase_;
   stmt_ptr unfinished_;
+  stmt_ptr update_;
+  stmt_ptr claim_;
+  stmt_ptr find_claim_;
+  stmt_ptr settle_;
+  stmt_ptr release_;
+  stmt_ptr prune_idempotency_;
+  stmt_ptr save_key_;
+  stmt_ptr key_states_;
+  std::uint64_t claims_ = 0;
 };
 
 }  // namespace

@@ -5,7 +5,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -20,33 +19,35 @@ namespace videogate::jobs {
 
 namespace {
 
-using done_channel = asio::experimental::concurrent_channel<void(boost::system::error_code)>;
-
-/// What the workers of one pass share.
-struct pass_state {
+/// The due jobs of one upstream in one pass, shared by that upstream's workers.
+struct upstream_work {
+  std::string upstream;
   std::shared_ptr<routing::router> snap;
-  std::atomic<int> pending{0};
-  std::shared_ptr<done_channel> done;
+  std::vector<job_record> jobs;
+  std::size_t next = 0;
+  int workers = 0;
 };
 
-/// One worker of a pass: polls the jobs of one upstream until the list is done. Workers of one
-/// upstream share `next` on the watcher's executor: one strand of work. A plain function with
+/// One worker of an upstream: polls its due jobs until the list is done. Workers of one
+/// upstream share `work` on the watcher's executor: one strand of work. A plain function with
 /// its state as parameters (not a capturing lambda): GCC 12 mishandles lambda coroutine frames.
-asio::awaitable<void> work_through(std::shared_ptr<const watcher> owner, std::shared_ptr<refresher> refresh,
-                                   const id_codec* ids, std::shared_ptr<pass_state> ps,
-                                   std::shared_ptr<std::vector<job_record>> list, std::shared_ptr<std::size_t> next) {
-  while (*next < list->size() && !owner->stopping()) {
-    auto& j = (*list)[(*next)++];
+asio::awaitable<void> work_through(std::shared_ptr<watcher> owner, std::shared_ptr<refresher> refresh,
+                                   const id_codec* ids, std::shared_ptr<upstream_work> work) {
+  while (work->next < work->jobs.size() && !owner->stopping()) {
+    auto& j = work->jobs[work->next++];
     auto f = ids->open(j.id);
     if (!f) continue;
     try {
-      auto r = co_await refresh->refresh(ps->snap, j.id, *f);
-      if (!r) spdlog::debug("job watcher: {} on {}: {}", to_string(r.error().code), j.upstream, r.error().message);
+      auto r = co_await refresh->refresh(work->snap, j.id, *f);
+      // A vendor's message may quote the key: scrubbed even at debug level.
+      if (!r)
+        spdlog::debug("job watcher: {} on {}: {}", to_string(r.error().code), j.upstream,
+                      dialects::scrub(r.error().message, work->snap->secrets()));
     } catch (const std::exception& e) {
       spdlog::warn("job watcher: poll on {} failed: {}", j.upstream, e.what());
     }
   }
-  if (--ps->pending == 0) ps->done->try_send(boost::system::error_code{});
+  if (--work->workers == 0) owner->upstream_done(work->upstream);
 }
 
 }  // namespace
@@ -55,8 +56,16 @@ watcher::watcher(std::shared_ptr<routing::live> live, std::shared_ptr<async_stor
                  std::shared_ptr<refresher> refresh, id_codec ids, std::chrono::milliseconds period)
     : live_(std::move(live)), store_(std::move(store)), refresh_(std::move(refresh)), ids_(std::move(ids)), period_(period) {}
 
-void watcher::start(asio::any_io_executor ex) {
-  asio::co_spawn(ex, run(shared_from_this()), asio::detached);
+void watcher::start(asio::any_io_executor ex) { asio::co_spawn(ex, run(shared_from_this()), asio::detached); }
+
+void watcher::upstream_done(const std::string& upstream) {
+  std::lock_guard lk(busy_mu_);
+  busy_.erase(upstream);
+}
+
+bool watcher::claim_upstream(const std::string& upstream) {
+  std::lock_guard lk(busy_mu_);
+  return busy_.insert(upstream).second;
 }
 
 asio::awaitable<void> watcher::run(std::shared_ptr<watcher> self) {
@@ -73,31 +82,44 @@ asio::awaitable<void> watcher::run(std::shared_ptr<watcher> self) {
 }
 
 asio::awaitable<void> watcher::pass() {
-  auto jobs = co_await store_->unfinished(2000);
-  auto ps = std::make_shared<pass_state>();
-  ps->snap = live_->snapshot();  // one snapshot per pass
+  auto snap = live_->snapshot();  // one snapshot per pass
   auto now = clock::now_ms();
-  // Due jobs per upstream, oldest first.
-  std::map<std::string, std::vector<job_record>> due;
-  for (auto& j : jobs) {
-    auto up = ps->snap->find(j.upstream);
-    if (!up) continue;
-    if (now - j.updated_at_ms < std::max<long long>(up->cfg().poll_interval.count(), 1000)) continue;
-    due[j.upstream].push_back(std::move(j));
+  // Every unfinished job, page by page (none is left out however many there are). An
+  // upstream whose workers are still busy from an earlier pass (a hung vendor) is skipped;
+  // the others go on.
+  std::map<std::string, std::shared_ptr<upstream_work>> due;
+  std::int64_t after = 0;
+  for (;;) {
+    auto page = co_await store_->unfinished(page_size, after);
+    for (auto& j : page) {
+      after = j.seq;
+      auto up = snap->find(j.upstream);
+      if (!up) {
+        // Its upstream left the config before a restart: nothing can ask about it; it ends at its TTL.
+        if (refresh_->expire_if_due(*snap, j, now)) {
+          co_await store_->update(j);
+          refresh_->terminal().put(j);
+        }
+        continue;
+      }
+      if (now - j.updated_at_ms < std::max<long long>(up->cfg().poll_interval.count(), 1000)) continue;
+      auto& w = due[j.upstream];
+      if (!w) {
+        w = std::make_shared<upstream_work>();
+        w->upstream = j.upstream;
+        w->snap = snap;
+      }
+      w->jobs.push_back(std::move(j));
+    }
+    if (page.size() < static_cast<std::size_t>(page_size) || stopping_) break;
   }
-  if (due.empty()) co_return;
   auto self = shared_from_this();
   auto ex = co_await asio::this_coro::executor;
-  ps->done = std::make_shared<done_channel>(ex, 1);
-  for (auto& [name, list] : due) {
-    auto shared = std::make_shared<std::vector<job_record>>(std::move(list));
-    auto next = std::make_shared<std::size_t>(0);
-    for (int w = 0; w < per_upstream; ++w) {
-      ++ps->pending;
-      asio::co_spawn(ex, work_through(self, refresh_, &ids_, ps, shared, next), asio::detached);
-    }
+  for (auto& [name, work] : due) {
+    if (!claim_upstream(name)) continue;
+    work->workers = per_upstream;
+    for (int w = 0; w < per_upstream; ++w) asio::co_spawn(ex, work_through(self, refresh_, &ids_, work), asio::detached);
   }
-  co_await ps->done->async_receive(asio::as_tuple(asio::use_awaitable));
 }
 
 }  // namespace videogate::jobs

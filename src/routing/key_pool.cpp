@@ -102,8 +102,24 @@ key_pool::choice key_pool::candidates(key_clock::time_point now) {
 
 void key_pool::report(const key_ref& key, key_event e, key_clock::time_point now, std::optional<std::chrono::seconds> retry_after,
                       bool probe) {
+  std::function<void(const key_ref&, const key_state&)> observer;
+  key_state after;
+  {
+    std::lock_guard lk(ledger_->mu);
+    auto s = ledger_->find(key.fp);
+    if (!s) return;
+    auto before = s->state;
+    s->state = on_event(s->state, e, now, policy_, retry_after, probe);
+    after = s->state;
+    if (before.health != after.health || before.until != after.until || before.reason != after.reason)
+      observer = ledger_->observer;
+  }
+  if (observer) observer(key, after);
+}
+
+void key_pool::restore(std::string_view fp, const key_state& st) {
   std::lock_guard lk(ledger_->mu);
-  if (auto s = ledger_->find(key.fp)) s->state = on_event(s->state, e, now, policy_, retry_after, probe);
+  if (auto s = ledger_->find(fp)) s->state = st;
 }
 
 void key_pool::release_probe(const key_ref& key) {

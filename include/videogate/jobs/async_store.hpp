@@ -10,6 +10,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <exception>
@@ -88,7 +89,30 @@ class async_store {
   auto find_idempotent(std::string client, std::string key, std::int64_t not_before) {
     return call([c = std::move(client), k = std::move(key), not_before](store& s) { return s.find_idempotent(c, k, not_before); });
   }
-  auto unfinished(int limit) { return call([limit](store& s) { return s.unfinished(limit); }); }
+  auto unfinished(int limit, std::int64_t after_seq = 0) {
+    return call([limit, after_seq](store& s) { return s.unfinished(limit, after_seq); });
+  }
+  auto update(job_record r) { return call([r = std::move(r)](store& s) { return s.update(r); }); }
+  auto claim_idempotency(idempotency_record r, std::int64_t not_before) {
+    return call([r = std::move(r), not_before](store& s) { return s.claim_idempotency(r, not_before); });
+  }
+  auto settle_idempotency(idempotency_record r) {
+    return call([r = std::move(r)](store& s) { s.settle_idempotency(r); });
+  }
+  auto release_idempotency(std::string client, std::string key) {
+    return call([c = std::move(client), k = std::move(key)](store& s) { s.release_idempotency(c, k); });
+  }
+  /// Saves a key state on the store thread without waiting (any thread; saves keep their
+  /// order). A failure is logged: the state in memory stays right, only a restart would miss it.
+  void save_key_state_later(key_state_record k) {
+    boost::asio::post(pool_, [this, k = std::move(k)] {
+      try {
+        store_->save_key_state(k);
+      } catch (const std::exception& e) {
+        spdlog::warn("cannot save the state of key {} of upstream {}: {}", k.key_fp, k.upstream, e.what());
+      }
+    });
+  }
 
   /// Runs `f(store&)` on the store thread and blocks the caller until it is done: for rare
   /// admin work on an I/O thread (a reload), never on the request path.

@@ -43,6 +43,14 @@ class refresher : public std::enable_shared_from_this<refresher> {
   /// jobs (max_jobs_per_key), so reaching a terminal state frees that slot.
   void apply(const routing::router& rt, job_record& j, const dialects::job_state& s, bool counted = true);
 
+  /// Ends `j` as failed `expired` when it is unfinished past its upstream's job_ttl (or
+  /// `vendor_lost` when its upstream left the config). Returns whether it did; the caller saves.
+  bool expire_if_due(const routing::router& rt, job_record& j, std::int64_t now_ms);
+
+  /// Counts a "not found" answer for `j`; the third in a row spanning the upstream's lost_after
+  /// ends it as failed `vendor_lost` (returns true). The caller saves.
+  bool note_not_found(const routing::router& rt, job_record& j, std::int64_t now_ms);
+
   terminal_cache& terminal() noexcept { return *terminal_; }
 
  private:

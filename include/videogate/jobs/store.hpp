@@ -37,9 +37,39 @@ struct job_record {
   std::optional<std::string> content_url;      ///< where the vendor serves the result, if it says
   std::optional<std::string> idempotency_key;
   std::int64_t updated_at_ms = 0;              ///< when the vendor was last asked (unix ms)
+  /// Consecutive polls the vendor answered "not found", and when the first of them was
+  /// (unix ms): 3 spanning `lost_after` end the job as failed `vendor_lost` (DESIGN §4).
+  int lost_polls = 0;
+  std::int64_t lost_since_ms = 0;
   std::int64_t seq = 0;                        ///< insertion order, assigned by the store
 
   bool terminal() const { return video_status::terminal(status); }
+};
+
+/// An Idempotency-Key, recorded before the vendor is called (DESIGN §4).
+struct idempotency_record {
+  enum class state { pending, unknown, done };
+  std::string client;
+  std::string key;
+  std::string fingerprint;  ///< of the request body: the same key with another body is refused
+  state status = state::pending;  ///< pending: the vendor call is (or was, before a crash) under way
+  std::string video_id;           ///< done: the job it made
+  std::string message;            ///< unknown: what the client was told
+  std::int64_t created_at = 0;    ///< unix seconds
+};
+
+/// What the store keeps of an upstream key's state (DESIGN §4), in wall-clock time so that it
+/// means the same after a restart.
+struct key_state_record {
+  std::string upstream;
+  std::string key_fp;
+  int health = 0;               ///< routing::key_health
+  std::int64_t until_ms = 0;    ///< unix ms: cooling until / next probe
+  std::int64_t since_ms = 0;    ///< unix ms
+  std::string reason;
+  std::int64_t step_s = 0;
+  int rate_limit_streak = 0;
+  int transient_streak = 0;
 };
 
 struct list_query {
@@ -70,10 +100,24 @@ class store {
                                                     std::int64_t not_before) = 0;
   /// `after` unknown (or another client's) yields an empty page.
   virtual list_page list(const list_query& q) = 0;
+  /// Replaces the record only if it exists and is not a tombstone: a poll that ends after a
+  /// delete never brings the job back. Returns whether it replaced.
+  virtual bool update(const job_record& r) = 0;
   /// Returns false if there was no such id.
   virtual bool erase(const std::string& id) = 0;
-  /// Jobs not yet terminal (for the job watcher), oldest first.
-  virtual std::vector<job_record> unfinished(int limit) = 0;
+  /// Jobs not yet terminal (for the job watcher), oldest first, those with seq > after_seq.
+  virtual std::vector<job_record> unfinished(int limit, std::int64_t after_seq = 0) = 0;
+
+  /// Records `r` for (client, key) unless a record for them made at or after `not_before`
+  /// exists: then that record is returned and nothing is written. Atomic.
+  virtual std::optional<idempotency_record> claim_idempotency(const idempotency_record& r, std::int64_t not_before) = 0;
+  /// Sets the outcome of a claimed key (done with its video, or unknown with its message).
+  virtual void settle_idempotency(const idempotency_record& r) = 0;
+  /// Forgets a claimed key whose request certainly made nothing (refused, invalid): a retry may create.
+  virtual void release_idempotency(const std::string& client, const std::string& key) = 0;
+
+  virtual void save_key_state(const key_state_record& k) = 0;
+  virtual std::vector<key_state_record> key_states() = 0;
 };
 
 /// Opens (creating if needed) a SQLite store at `path` in WAL mode. `power_safe`: fsync every

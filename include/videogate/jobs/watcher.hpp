@@ -15,6 +15,9 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
+#include <set>
+#include <string>
 
 namespace videogate::jobs {
 
@@ -28,12 +31,16 @@ class watcher : public std::enable_shared_from_this<watcher> {
   /// Asks the watcher to stop after its current pass. Any thread.
   void stop() noexcept { stopping_ = true; }
   bool stopping() const noexcept { return stopping_; }
+  /// An upstream's workers of a pass are done: the next pass may poll it again.
+  void upstream_done(const std::string& upstream);
 
  private:
   static boost::asio::awaitable<void> run(std::shared_ptr<watcher> self);
   /// One pass: every due unfinished job, oldest first, at most `per_upstream` polls at once per
-  /// upstream.
+  /// upstream; an upstream still busy from an earlier pass is left to finish (a hung vendor
+  /// stalls only itself). Jobs past their TTL are ended here.
   boost::asio::awaitable<void> pass();
+  bool claim_upstream(const std::string& upstream);
 
   std::shared_ptr<routing::live> live_;
   std::shared_ptr<async_store> store_;
@@ -41,7 +48,10 @@ class watcher : public std::enable_shared_from_this<watcher> {
   id_codec ids_;
   std::chrono::milliseconds period_;
   std::atomic<bool> stopping_{false};
+  std::mutex busy_mu_;
+  std::set<std::string> busy_;  ///< upstreams whose workers are still polling
   static constexpr int per_upstream = 4;
+  static constexpr int page_size = 1000;
 };
 
 }  // namespace videogate::jobs

@@ -13,6 +13,7 @@
 #include "videogate/core/error.hpp"
 #include "videogate/routing/key_state.hpp"
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -55,6 +56,10 @@ class key_ledger {
   /// Every secret ever entered (to scrub vendor messages). Takes `mu`.
   std::vector<std::string> secrets() const;
 
+  /// Told (outside `mu`, on the reporting thread) when a key's health, deadline or reason
+  /// changes, so the state can be kept in the store (DESIGN §4). Set once; under `mu`.
+  std::function<void(const key_ref&, const key_state&)> observer;
+
   mutable std::mutex mu;
 
  private:
@@ -90,6 +95,8 @@ class key_pool {
               std::optional<std::chrono::seconds> retry_after = std::nullopt, bool probe = false);
   /// A probe that was picked but not sent (the request ended before): let another probe go.
   void release_probe(const key_ref& key);
+  /// Puts back a state kept from before a restart (DESIGN §4).
+  void restore(std::string_view fp, const key_state& s);
 
   void request_started(const key_ref& key);
   void request_finished(const key_ref& key);
