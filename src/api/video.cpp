@@ -18,6 +18,7 @@ constexpr std::array<std::string_view, 6> sizes = {"720x1280",  "1280x720",  "10
                                                    "1792x1024", "1080x1920", "1920x1080"};
 constexpr std::array<std::string_view, 6> styles = {"thanksgiving", "comic", "news", "selfie", "nostalgic", "anime"};
 constexpr std::size_t max_prompt_chars = 32000;
+constexpr double max_shot_seconds = 3600;
 
 std::string lower_media_type(std::string_view ct) {
   auto semi = ct.find(';');
@@ -72,6 +73,10 @@ result<std::vector<shot>> parse_shots(const json::value& v) {
     if (!du || !du->is_number()) return bad(p + ".duration", "'" + p + ".duration' must be a number.");
     double d = du->to_number<double>();
     if (!(d > 0)) return bad(p + ".duration", "'" + p + ".duration' must be greater than 0.");
+    // Clamped before any arithmetic: 1e10 or inf seconds would overflow the sum's conversion.
+    if (!(d <= max_shot_seconds))
+      return bad(p + ".duration", "'" + p + ".duration' must be at most " + std::to_string(static_cast<int>(max_shot_seconds)) +
+                                      " seconds.");
     out.push_back({std::string(sc->as_string()), d});
   }
   return out;

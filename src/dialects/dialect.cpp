@@ -60,16 +60,19 @@ vendor_said read_error_body(std::string_view body) {
 
 std::optional<long long> parse_retry_after(std::string_view v, std::chrono::system_clock::time_point now) {
   if (v.empty()) return std::nullopt;
+  // Clamped to a day: a vendor's huge value must not overflow the key's cooldown deadline.
+  constexpr long long max_retry_after_s = 86'400;
   long long secs = 0;
   auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), secs);
-  if (ec == std::errc{} && p == v.data() + v.size()) return std::max(0LL, secs);
+  if (ec == std::errc::result_out_of_range && p == v.data() + v.size() && v.front() != '-') return max_retry_after_s;
+  if (ec == std::errc{} && p == v.data() + v.size()) return std::clamp(secs, 0LL, max_retry_after_s);
   // HTTP date: "Sun, 06 Nov 1994 08:49:37 GMT"
   std::tm tm{};
   char mon[4] = {};
   char wd[4] = {};
   int day = 0, year = 0, hh = 0, mm = 0, ss = 0;
   std::string s(v);
-  if (std::sscanf(s.c_str(), "%3s, %d %3s %d %d:%d:%d GMT", wd, &day, mon, &year, &hh, &mm, &ss) != 7) return std::nullopt;
+  if (std::sscanf(s.c_str(), "%3s, %2d %3s %4d %2d:%2d:%2d GMT", wd, &day, mon, &year, &hh, &mm, &ss) != 7) return std::nullopt;
   static constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   int m = -1;
   for (int i = 0; i < 12; ++i)
@@ -82,8 +85,9 @@ std::optional<long long> parse_retry_after(std::string_view v, std::chrono::syst
   tm.tm_min = mm;
   tm.tm_sec = ss;
   auto t = timegm(&tm);
-  auto diff = t - std::chrono::system_clock::to_time_t(now);
-  return std::max<long long>(0, diff);
+  if (t == static_cast<std::time_t>(-1)) return std::nullopt;
+  auto diff = static_cast<long long>(t) - static_cast<long long>(std::chrono::system_clock::to_time_t(now));
+  return std::clamp<long long>(diff, 0, max_retry_after_s);
 }
 
 bool mentions_credit(const std::string& m) {
@@ -177,8 +181,11 @@ std::optional<std::int64_t> unix_seconds(const json::value* v) {
   } else {
     return std::nullopt;
   }
-  if (t <= 0) return std::nullopt;
-  if (t > 1e11) t /= 1000;  // milliseconds
+  if (!(t > 0)) return std::nullopt;  // also NaN
+  if (t > 1e11) t /= 1000;             // milliseconds
+  // Past the year 9999 (or inf) is no timestamp: refused before the conversion, which would
+  // be undefined for values beyond int64.
+  if (!(t < 253402300800.0)) return std::nullopt;
   return static_cast<std::int64_t>(t);
 }
 

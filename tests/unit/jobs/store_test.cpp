@@ -469,3 +469,127 @@ TEST(SqliteStore, NotADatabaseThrows) {
 
 }  // namespace
 }  // namespace videogate::jobs
+
+// ---- hardening: paging, conditional updates, idempotency records, key states ---------------
+
+namespace videogate::jobs {
+namespace {
+
+template <class Kind>
+class StoreHardeningTest : public StoreTest<Kind> {};
+TYPED_TEST_SUITE(StoreHardeningTest, store_kinds);
+
+// The job watcher pages through every unfinished job: none is left out past a first page.
+TYPED_TEST(StoreHardeningTest, UnfinishedPagesAfterASeq) {
+  for (int i = 0; i < 7; ++i) this->store_->put(make_job("j" + std::to_string(i), "A", i + 1, i == 3 ? "completed" : "queued"));
+  std::vector<std::string> seen;
+  std::int64_t after = 0;
+  for (;;) {
+    auto page = this->store_->unfinished(2, after);
+    for (auto& j : page) {
+      seen.push_back(j.id);
+      after = j.seq;
+    }
+    if (page.size() < 2) break;
+  }
+  EXPECT_EQ(seen, (ids{"j0", "j1", "j2", "j4", "j5", "j6"}));
+}
+
+// A poll that ends after a delete must not bring the job back.
+TYPED_TEST(StoreHardeningTest, UpdateNeverResurrects) {
+  auto j = make_job("v1", "A", 1, "queued");
+  EXPECT_FALSE(this->store_->update(j));  // nothing to update
+  EXPECT_FALSE(this->store_->get("v1"));
+  this->store_->put(j);
+  j.status = "in_progress";
+  j.lost_polls = 2;
+  j.lost_since_ms = 1234;
+  EXPECT_TRUE(this->store_->update(j));
+  auto got = this->store_->get("v1");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->status, "in_progress");
+  EXPECT_EQ(got->lost_polls, 2);
+  EXPECT_EQ(got->lost_since_ms, 1234);
+  this->store_->erase("v1");
+  EXPECT_FALSE(this->store_->update(j));
+  EXPECT_FALSE(this->store_->get("v1"));
+  // A tombstone stays a tombstone.
+  auto t = make_job("v2", "A", 2, "deleted");
+  this->store_->put(t);
+  t.status = "completed";
+  EXPECT_FALSE(this->store_->update(t));
+  EXPECT_EQ(this->store_->get("v2")->status, "deleted");
+}
+
+TYPED_TEST(StoreHardeningTest, IdempotencyKeyIsClaimedOnce) {
+  idempotency_record r{"web", "key-1", "fp-a", idempotency_record::state::pending, "", "", 1000};
+  EXPECT_FALSE(this->store_->claim_idempotency(r, 0));  // claimed
+  auto again = this->store_->claim_idempotency(r, 0);
+  ASSERT_TRUE(again);  // the second claim sees the first
+  EXPECT_EQ(again->status, idempotency_record::state::pending);
+  EXPECT_EQ(again->fingerprint, "fp-a");
+  r.status = idempotency_record::state::unknown;
+  r.message = "may exist";
+  this->store_->settle_idempotency(r);
+  auto settled = this->store_->claim_idempotency(r, 0);
+  ASSERT_TRUE(settled);
+  EXPECT_EQ(settled->status, idempotency_record::state::unknown);
+  EXPECT_EQ(settled->message, "may exist");
+  // Another client's same key is its own.
+  idempotency_record other{"app", "key-1", "fp-b", idempotency_record::state::pending, "", "", 1000};
+  EXPECT_FALSE(this->store_->claim_idempotency(other, 0));
+  // Past its window the key is free again.
+  idempotency_record later{"web", "key-1", "fp-c", idempotency_record::state::pending, "", "", 200000};
+  EXPECT_FALSE(this->store_->claim_idempotency(later, 100000));
+  // Released (the request certainly made nothing): free at once.
+  this->store_->release_idempotency("app", "key-1");
+  EXPECT_FALSE(this->store_->claim_idempotency(other, 0));
+}
+
+TYPED_TEST(StoreHardeningTest, KeyStatesRoundTrip) {
+  key_state_record k{"vendor-a", "0123456789ab", 2, 1800000000000, 1790000000000, "invalid_key", 600, 0, 0};
+  this->store_->save_key_state(k);
+  k.until_ms += 1;
+  this->store_->save_key_state(k);  // replaces
+  this->store_->save_key_state({"vendor-b", "ba9876543210", 1, 5, 4, "rate_limited", 30, 2, 0});
+  auto all = this->store_->key_states();
+  ASSERT_EQ(all.size(), 2u);
+  for (auto& r : all) {
+    if (r.upstream != "vendor-a") continue;
+    EXPECT_EQ(r.key_fp, "0123456789ab");
+    EXPECT_EQ(r.health, 2);
+    EXPECT_EQ(r.until_ms, 1800000000001);
+    EXPECT_EQ(r.reason, "invalid_key");
+    EXPECT_EQ(r.step_s, 600);
+  }
+}
+
+// A store made by the previous release (schema 2) opens, keeps its jobs and gains the new fields.
+TEST(SqliteStore, UpgradesASchema2File) {
+  temp_db db;
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db.path().c_str(), &raw), SQLITE_OK);
+    const char* v2 =
+        "CREATE TABLE jobs (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, client TEXT NOT NULL, upstream TEXT NOT "
+        "NULL, key_fp TEXT NOT NULL, upstream_id TEXT NOT NULL, model TEXT NOT NULL, prompt TEXT NOT NULL, size TEXT NOT "
+        "NULL, seconds TEXT NOT NULL, status TEXT NOT NULL, progress INTEGER NOT NULL, created_at INTEGER NOT NULL, "
+        "completed_at INTEGER, expires_at INTEGER, remixed_from_video_id TEXT, error_code TEXT, error_message TEXT, "
+        "content_url TEXT, idempotency_key TEXT, updated_at_ms INTEGER NOT NULL);"
+        "INSERT INTO jobs VALUES (1,'video_old','A','up','fp','u1','sora-2','p','720x1280','4','queued',0,5,NULL,NULL,"
+        "NULL,NULL,NULL,NULL,NULL,7);"
+        "PRAGMA user_version = 2;";
+    ASSERT_EQ(sqlite3_exec(raw, v2, nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  auto s = open_sqlite_store(db.path());
+  auto j = s->get("video_old");
+  ASSERT_TRUE(j);
+  EXPECT_EQ(j->lost_polls, 0);
+  EXPECT_EQ(s->unfinished(10).size(), 1u);
+  idempotency_record r{"A", "k", "f", idempotency_record::state::pending, "", "", 1};
+  EXPECT_FALSE(s->claim_idempotency(r, 0));
+}
+
+}  // namespace
+}  // namespace videogate::jobs
