@@ -21,7 +21,9 @@ class terminal_cache {
   virtual void forget(const std::string& id) = 0;
 };
 
-/// In this process's memory, at most `max_jobs` records (one is dropped per insert beyond it).
-std::unique_ptr<terminal_cache> make_memory_terminal_cache(std::size_t max_jobs = 50'000);
+/// In this process's memory: at most `max_jobs` records and about `max_bytes` of them (the
+/// oldest go first; a record larger than the budget is not kept).
+std::unique_ptr<terminal_cache> make_memory_terminal_cache(std::size_t max_jobs = 50'000,
+                                                           std::size_t max_bytes = 16 * 1024 * 1024);
 
 }  // namespace videogate::jobs
