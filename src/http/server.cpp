@@ -1,5 +1,7 @@
 #include "videogate/http/server.hpp"
 
+#include "head_parser.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -247,11 +249,10 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
       if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
     }
     while (!stopping) {
-      bhttp::request_parser<bhttp::string_body> parser;
-      parser.header_limit(opts.max_header_bytes);
-      // No body limit while reading the head (Beast would fail the head on a large
-      // Content-Length); checked below against the header, then enforced on the body.
-      parser.body_limit(boost::none);
+      const std::uint64_t body_cap = max_body_bytes.load(std::memory_order_relaxed);
+      const head_limits limits{opts.max_header_bytes, body_cap};
+      detail::head_parser parser;
+      detail::prepare(parser, limits);
       // Between requests a connection may idle (idle_timeout); once a request's first byte is
       // in, its whole head must arrive within header_timeout (a slow sender is cut off).
       if (buffer.size() == 0) {
@@ -285,12 +286,15 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
         }
         break;
       }
-      auto& head = parser.get();
-      request req;
-      req.method = std::string(head.method_string());
-      req.target = std::string(head.target());
+      auto judged = detail::judge(parser, limits);
+      request& req = judged.req;
       req.remote = remote;
-      for (auto& f : head) req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+      if (judged.verdict == head_verdict::too_large) {
+        response r = on_error(req, fail(errc::invalid_value, "Request headers are too large."));
+        r.status = 431;
+        co_await write_plain(stream, r, false);
+        break;
+      }
 
       if (on_head) {
         if (auto refused = on_head(req)) {
@@ -301,17 +305,16 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
           break;
         }
       }
-      const std::uint64_t body_cap = max_body_bytes.load(std::memory_order_relaxed);
       const std::chrono::milliseconds request_timeout{request_timeout_ms.load(std::memory_order_relaxed)};
-      if (auto len = parser.content_length(); len && *len > body_cap) {
+      if (judged.verdict == head_verdict::body_too_large) {
         response r = on_error(req, fail(errc::payload_too_large,
                                         "Request body is larger than the limit of " + std::to_string(body_cap) + " bytes."));
         co_await write_plain(stream, r, false);
-        co_await discard_body(stream, buffer, *len);
+        co_await discard_body(stream, buffer, *judged.content_length);
         break;
       }
       parser.body_limit(body_cap);
-      if (beast::iequals(head[bhttp::field::expect], "100-continue")) {
+      if (judged.expect_continue) {
         bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
         stream.expires_after(opts.write_timeout);
         auto [wec, wn] = co_await bhttp::async_write(stream, cont, use_nothrow);
