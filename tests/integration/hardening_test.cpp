@@ -5,6 +5,8 @@
 // Every wait is bounded: a misbehaving gateway fails the test, it never hangs it.
 #include "support.hpp"
 
+#include "videogate/jobs/store.hpp"
+
 #include "videogate/jobs/ids.hpp"
 
 #include <boost/json.hpp>
@@ -736,4 +738,62 @@ TEST(hardening, disabled_key_stays_disabled_across_a_restart) {
   EXPECT_EQ(create(s).status, 200);
   auto creates = vendor_creates(s);
   EXPECT_EQ(std::count(creates.begin(), creates.end(), "bad-1"), 1) << "bad-1 got traffic again after the restart";
+}
+
+// DESIGN §4 "no job is polled forever", and every unfinished job is polled: the watcher read
+// only the 2,000 oldest unfinished jobs, so with 2,000 long-running jobs ahead of it a newer job
+// was never polled and its key's cap never freed.
+TEST(hardening, watcher_reaches_jobs_behind_two_thousand_unfinished_ones) {
+  stack s;
+  stop_quickly guard{s};
+  const std::string secret = "integration-secret-0123456789-hardening";
+  {
+    // 2,010 unfinished jobs already in the store, older than anything the test creates; the
+    // vendor does not know them (it answers "not found", and lost_after keeps them unfinished).
+    auto store = videogate::jobs::open_sqlite_store((s.dir.path / "videogate.db").string());
+    videogate::jobs::id_codec ids(secret);
+    std::vector<videogate::jobs::job_record> jobs;
+    for (int i = 0; i < 2010; ++i) {
+      videogate::jobs::job_record j;
+      j.upstream = "vendor-slow";
+      j.key_fp = videogate::jobs::key_fingerprint("forget-1");
+      j.upstream_id = "video_seeded_" + std::to_string(i);
+      j.id = *ids.seal({j.upstream, j.key_fp, j.upstream_id, ""});
+      j.model = "sora-2";
+      j.prompt = "a long one";
+      j.size = "720x1280";
+      j.seconds = "4";
+      j.status = "in_progress";
+      j.created_at = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+      jobs.push_back(std::move(j));
+    }
+    store->put_many(jobs);
+  }
+  s.start_mock({"--complete-after-polls", "1"});
+  s.start_gateway(R"(
+listen: "127.0.0.1:0"
+store: { kind: sqlite, path: "${DIR}/videogate.db" }
+ids: { secret: "integration-secret-0123456789-hardening" }
+upstreams:
+  - name: vendor-slow
+    dialect: openai
+    base_url: "${MOCK_URL}"
+    request_format: json
+    keys: ["forget-1"]
+    poll_interval: 0ms
+    lost_after: 1h
+    models: { sora-2: sora-2 }
+  - name: vendor-ok
+    dialect: openai
+    base_url: "${MOCK_URL}"
+    request_format: json
+    keys: ["good-2"]
+    poll_interval: 0ms
+    models: { sora-2-pro: sora-2-pro }
+)");
+  auto ok = id_of(create(s, R"({"prompt":"finishes at once","model":"sora-2-pro","seconds":"4"})"));
+  ASSERT_FALSE(ok.empty());
+  bool done = eventually([&] { return listed_status(s, ok) == "completed"; }, 15s);
+  EXPECT_TRUE(done) << "the newest job is still " << listed_status(s, ok) << " after 15 s (vendor polls with good-2: "
+                    << status_reads_with(s, "good-2") << ")";
 }
