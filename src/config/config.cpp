@@ -10,17 +10,11 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <cerrno>
 #include <charconv>
-#include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <limits>
-#include <numeric>
 #include <set>
 #include <span>
-#include <sstream>
-#include <system_error>
 #include <utility>
 
 namespace videogate::config {
@@ -145,17 +139,6 @@ class loader : public yaml_reader {
       cfg_.limits.max_connections = static_cast<std::uint32_t>(*v);
   }
 
-  std::optional<bool> boolean(const field& f) {
-    auto s = text(f);
-    if (!s) return std::nullopt;
-    bool b = false;
-    if (!parse_bool(*s, b)) {
-      fail(f, "expected true or false, got '" + *s + "'");
-      return std::nullopt;
-    }
-    return b;
-  }
-
   // A content host pattern: a host name, or "*." and a domain (any host below it).
   void parse_content_hosts(const field& f, upstream_config& u) {
     auto items = sequence(f);
@@ -204,7 +187,15 @@ class loader : public yaml_reader {
   void parse_ids(const field& f) {
     auto e = mapping(f, ids_keys);
     if (!e) return;
-    if (auto s = text(at(*e, "secret", f))) cfg_.ids.secret = *s;
+    auto secret = at(*e, "secret", f);
+    if (auto s = text(secret)) {
+      // An HMAC key: shorter ones are guessable offline from one id (DESIGN §8). Never echoed.
+      if (!s->empty() && s->size() < 32)
+        fail(secret, "must be at least 32 bytes (it is " + std::to_string(s->size()) +
+                         "); leave it empty to have one generated");
+      else
+        cfg_.ids.secret = *s;
+    }
   }
 
   void parse_upstreams(const field& f) {
@@ -519,65 +510,8 @@ class loader : public yaml_reader {
 
 }  // namespace
 
-const upstream_config* config::find_upstream(std::string_view name) const {
-  for (const auto& u : upstreams)
-    if (u.name == name) return &u;
-  return nullptr;
-}
-
-std::vector<std::string> config::models() const {
-  std::vector<std::string> out;
-  for (const auto& r : routes)
-    if (std::find(out.begin(), out.end(), r.model) == out.end()) out.push_back(r.model);
-  return out;
-}
-
-const route_config* config::find_route(std::string_view model) const {
-  for (const auto& r : routes)
-    if (r.model == model) return &r;
-  return nullptr;
-}
-
-std::string config_error::to_string() const {
-  std::string out = file;
-  if (line > 0) out += ":" + std::to_string(line);
-  out += ": ";
-  if (!path.empty()) out += path + ": ";
-  out += message;
-  return out;
-}
-
-std::optional<std::string> process_env(const std::string& name) {
-  // Read once at startup, before any thread could call setenv.
-  if (const char* v = std::getenv(name.c_str())) return std::string(v);
-  return std::nullopt;
-}
-
 load_result load_text(const std::string& text, const std::string& file, env_lookup env) {
   return loader(file, env ? env : &process_env).load(text);
-}
-
-load_result load_file(const std::string& path, env_lookup env) {
-  load_result r;
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    r.errors.push_back(config_error{path, 0, "", "cannot read config file: it is a directory"});
-    return r;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    int err = errno;
-    r.errors.push_back(config_error{
-        path, 0, "", "cannot open config file: " + std::error_code(err, std::generic_category()).message()});
-    return r;
-  }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) {
-    r.errors.push_back(config_error{path, 0, "", "cannot read config file"});
-    return r;
-  }
-  return load_text(buffer.str(), path, env);
 }
 
 }  // namespace videogate::config

@@ -365,4 +365,15 @@ std::optional<default_value> yaml_reader::typed_scalar(const field& f) {
   return v;
 }
 
+std::optional<bool> yaml_reader::boolean(const field& f) {
+  auto s = text(f);
+  if (!s) return std::nullopt;
+  bool b = false;
+  if (!parse_bool(*s, b)) {
+    fail(f, "expected true or false, got '" + *s + "'");
+    return std::nullopt;
+  }
+  return b;
+}
+
 }  // namespace videogate::config::detail

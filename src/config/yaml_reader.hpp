@@ -76,6 +76,7 @@ class yaml_reader {
   std::optional<std::string> nonempty_text(const field& f);
   std::optional<unsigned long long> integer(const field& f, unsigned long long lo, unsigned long long hi);
   std::optional<milliseconds> duration(const field& f, bool allow_zero);
+  std::optional<bool> boolean(const field& f);
   template <class E>
   std::optional<E> choice(const field& f, choices<E> table) {
     auto s = text(f);

@@ -1,5 +1,7 @@
 #include "videogate/jobs/store.hpp"
 
+#include "sqlite_db.hpp"
+
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -76,45 +78,9 @@ CREATE INDEX IF NOT EXISTS jobs_unfinished ON jobs (seq) WHERE status NOT IN ('c
 PRAGMA user_version = 3;
 )sql";
 
-struct db_closer {
-  void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
-};
-struct stmt_finalizer {
-  void operator()(sqlite3_stmt* s) const noexcept { sqlite3_finalize(s); }
-};
-using db_ptr = std::unique_ptr<sqlite3, db_closer>;
-using stmt_ptr = std::unique_ptr<sqlite3_stmt, stmt_finalizer>;
-
-/// Resets a prepared statement when a call is done with it, also on throw, so the next
-/// call starts clean and no read transaction stays open.
-class stmt_use {
+class sqlite_store final : public store, private sqlite_db {
  public:
-  explicit stmt_use(sqlite3_stmt* s) : s_(s) {}
-  ~stmt_use() {
-    sqlite3_reset(s_);
-    sqlite3_clear_bindings(s_);
-  }
-  stmt_use(const stmt_use&) = delete;
-  stmt_use& operator=(const stmt_use&) = delete;
-  sqlite3_stmt* get() const { return s_; }
-
- private:
-  sqlite3_stmt* s_;
-};
-
-class sqlite_store final : public store {
- public:
-  sqlite_store(const std::string& path, bool power_safe) : path_(path) {
-    sqlite3* raw = nullptr;
-    const int rc = sqlite3_open_v2(path.c_str(), &raw,
-                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-    db_.reset(raw);  // sqlite3_open_v2 hands out a handle even on failure; it must be closed
-    if (rc != SQLITE_OK) {
-      throw std::runtime_error("job store: cannot open SQLite database '" + path +
-                               "': " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
-    }
-    sqlite3_extended_result_codes(db_.get(), 1);
-    check(sqlite3_busy_timeout(db_.get(), 5000), "set busy timeout");
+  sqlite_store(const std::string& path, bool power_safe) : sqlite_db(path) {
     // One process owns the file: exclusive locking skips the file-lock calls every
     // transaction would otherwise make (and lets WAL work without shared memory).
     exec("PRAGMA locking_mode = EXCLUSIVE", "set exclusive locking");
@@ -401,17 +367,6 @@ class sqlite_store final : public store {
   }
 
  private:
-  [[noreturn]] void raise(std::string_view what) const {
-    // sqlite3_errmsg names the failure (e.g. "database is locked", "disk I/O error"), never
-    // the bound values, so it is safe for logs.
-    throw std::runtime_error("job store '" + path_ + "': " + std::string(what) +
-                             " failed: " + sqlite3_errmsg(db_.get()));
-  }
-
-  void check(int rc, std::string_view what) const {
-    if (rc != SQLITE_OK) raise(what);
-  }
-
   /// A file from the first builds (schema 1) is refused with a clear message rather than
   /// half-used: the layout of its table differs.
   void check_schema_version() {
@@ -424,72 +379,6 @@ class sqlite_store final : public store {
       exec("ALTER TABLE jobs ADD COLUMN lost_polls INTEGER NOT NULL DEFAULT 0", "upgrade the schema");
       exec("ALTER TABLE jobs ADD COLUMN lost_since_ms INTEGER NOT NULL DEFAULT 0", "upgrade the schema");
     }
-  }
-
-  void exec(const char* sql, std::string_view what) {
-    char* msg = nullptr;
-    const int rc = sqlite3_exec(db_.get(), sql, nullptr, nullptr, &msg);
-    if (rc != SQLITE_OK) {
-      const std::string detail = msg ? msg : sqlite3_errstr(rc);
-      sqlite3_free(msg);
-      throw std::runtime_error("job store '" + path_ + "': " + std::string(what) + " failed: " + detail);
-    }
-  }
-
-  stmt_ptr prepare(const std::string& sql) {
-    sqlite3_stmt* raw = nullptr;
-    const int rc = sqlite3_prepare_v3(db_.get(), sql.c_str(), static_cast<int>(sql.size() + 1),
-                                      SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
-    stmt_ptr s(raw);
-    if (rc != SQLITE_OK) raise("prepare statement");
-    return s;
-  }
-
-  void bind_text(const stmt_use& s, int i, const std::string& v) {
-    // SQLITE_STATIC: the string outlives the step; stmt_use clears the binding afterwards.
-    check(sqlite3_bind_text64(s.get(), i, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8), "bind");
-  }
-  void bind_opt_text(const stmt_use& s, int i, const std::optional<std::string>& v) {
-    if (v) {
-      bind_text(s, i, *v);
-    } else {
-      check(sqlite3_bind_null(s.get(), i), "bind");
-    }
-  }
-  void bind_int(const stmt_use& s, int i, std::int64_t v) {
-    check(sqlite3_bind_int64(s.get(), i, static_cast<sqlite3_int64>(v)), "bind");
-  }
-  void bind_opt_int(const stmt_use& s, int i, const std::optional<std::int64_t>& v) {
-    if (v) {
-      bind_int(s, i, *v);
-    } else {
-      check(sqlite3_bind_null(s.get(), i), "bind");
-    }
-  }
-
-  /// Steps once: true for a row, false when done, throws on error.
-  bool step_row(const stmt_use& s, std::string_view what) {
-    const int rc = sqlite3_step(s.get());
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    raise(what);
-  }
-  void step_done(const stmt_use& s, std::string_view what) {
-    if (sqlite3_step(s.get()) != SQLITE_DONE) raise(what);
-  }
-
-  static std::string column_text(sqlite3_stmt* s, int i) {
-    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
-    const int n = sqlite3_column_bytes(s, i);  // after column_text, as SQLite asks
-    return p ? std::string(p, static_cast<std::size_t>(n)) : std::string();
-  }
-  static std::optional<std::string> column_opt_text(sqlite3_stmt* s, int i) {
-    if (sqlite3_column_type(s, i) == SQLITE_NULL) return std::nullopt;
-    return column_text(s, i);
-  }
-  static std::optional<std::int64_t> column_opt_int(sqlite3_stmt* s, int i) {
-    if (sqlite3_column_type(s, i) == SQLITE_NULL) return std::nullopt;
-    return sqlite3_column_int64(s, i);
   }
 
   static job_record row_to_record(sqlite3_stmt* s) {
@@ -520,9 +409,7 @@ class sqlite_store final : public store {
     return r;
   }
 
-  std::string path_;
   std::mutex mutex_;
-  db_ptr db_;  // declared before the statements so it is closed after them
   stmt_ptr insert_;
   stmt_ptr get_;
   stmt_ptr find_idempotent_;
