@@ -12,6 +12,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/strand.hpp>
 #include <spdlog/spdlog.h>
@@ -95,6 +96,14 @@ int healthcheck(const std::string& url) {
   return 0;
 }
 
+/// Whether `host` (a listen address) is reachable only from this machine.
+bool is_loopback(const std::string& host) {
+  if (host == "localhost") return true;
+  boost::system::error_code ec;
+  auto a = boost::asio::ip::make_address(host, ec);
+  return !ec && a.is_loopback();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -139,6 +148,11 @@ int main(int argc, char** argv) {
   auto cfg = loaded.cfg;
   observe::setup_logging(cfg->log);
   spdlog::info("videogate {} starting with {}", VIDEOGATE_VERSION, cfg->source);
+  // DESIGN §8: an open gateway on a reachable address is a decision someone should see.
+  if (cfg->clients.empty() && !is_loopback(cfg->listen_host))
+    spdlog::warn("listening on {} with no clients configured: every /v1 call is open to anyone who can reach that "
+                 "address; configure clients: or listen on 127.0.0.1",
+                 cfg->listen_host);
 
   try {
     std::unique_ptr<jobs::store> st =

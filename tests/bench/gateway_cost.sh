@@ -13,7 +13,7 @@ cat >"$tmp/vg.yaml" <<YAML
 listen: "127.0.0.1:0"
 log: { level: warn }
 store: { kind: sqlite, path: "$tmp/vg.db" }
-ids: { secret: "bench-secret-0123456789abcdef" }
+ids: { secret: "bench-secret-0123456789abcdef-0123" }
 upstreams:
   - name: mock
     dialect: openai

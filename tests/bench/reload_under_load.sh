@@ -17,7 +17,7 @@ write_config() {  # keys (a YAML list) -> the config file, replaced whole (renam
 listen: "127.0.0.1:0"
 log: { level: warn }
 store: { kind: sqlite, path: "$tmp/vg.db" }
-ids: { secret: "bench-secret-0123456789abcdef" }
+ids: { secret: "bench-secret-0123456789abcdef-0123" }
 admin: { key: "bench-admin-key" }
 upstreams:
   - name: mock

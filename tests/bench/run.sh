@@ -48,7 +48,7 @@ threads: 1
 log: { level: warn }
 limits: { max_body_bytes: 52428800 }
 store: { kind: sqlite, path: "$tmp/vg.db" }
-ids: { secret: "bench-secret-0123456789abcdef" }
+ids: { secret: "bench-secret-0123456789abcdef-0123" }
 upstreams:
   - name: mock
     dialect: openai

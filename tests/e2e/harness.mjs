@@ -36,7 +36,7 @@ const VERBOSE = process.env.VIDEOGATE_E2E_VERBOSE === '1';
 
 export const CLIENT_KEY = 'test-client-key';
 export const LIMITED_CLIENT_KEY = 'limited-client-key';
-export const ID_SECRET = 'e2e-secret-0123456789abcdef';
+export const ID_SECRET = 'e2e-secret-0123456789abcdef-0123456';
 
 /** Every upstream key the config holds; no response body may ever contain one. */
 export const UPSTREAM_KEYS = [

@@ -14,7 +14,7 @@ std::string config(const std::string& dialect, const std::string& key, const std
   return R"(
 listen: "127.0.0.1:0"
 store: { kind: sqlite, path: "${DIR}/videogate.db" }
-ids: { secret: "integration-secret-0123456789" }
+ids: { secret: "integration-secret-0123456789-abcdefgh" }
 upstreams:
   - name: vendor
     dialect: )" + dialect + R"(

@@ -20,7 +20,7 @@ listen: "127.0.0.1:0"
 log: { level: debug }
 limits: { max_body_bytes: 1048576, request_timeout: 20s }
 store: { kind: sqlite, path: "${DIR}/videogate.db" }
-ids: { secret: "integration-secret-0123456789" }
+ids: { secret: "integration-secret-0123456789-abcdefgh" }
 upstreams:
   - name: vendor
     dialect: openai
@@ -214,7 +214,7 @@ TEST(gateway, tls_upstream_is_verified) {
   auto yaml = std::string(R"(
 listen: "127.0.0.1:0"
 store: { kind: memory }
-ids: { secret: "integration-secret-0123456789" }
+ids: { secret: "integration-secret-0123456789-abcdefgh" }
 upstreams:
   - name: trusted
     dialect: openai

@@ -292,7 +292,7 @@ std::string openai_config(const std::string& keys, const std::string& extra, con
 listen: "127.0.0.1:0"
 log: { level: info }
 store: { kind: sqlite, path: "${DIR}/videogate.db" }
-ids: { secret: "integration-secret-0123456789" }
+ids: { secret: "integration-secret-0123456789-abcdefgh" }
 admin: { key: "admin-secret-key" }
 )" + extra + R"(
 upstreams:

@@ -376,26 +376,38 @@ TEST_F(config_test, unset_variable_is_an_error_at_its_scalar) {
   EXPECT_NE(e.message.find("'NOPE' is not set"), std::string::npos) << e.message;
 }
 
+// DESIGN §8: an ids.secret shorter than 32 bytes is refused (empty: one is generated).
+TEST_F(config_test, short_ids_secret_is_refused) {
+  auto r = load(std::string("ids:\n  secret: \"only-thirty-one-bytes-long-abcd\"\n") + minimal);
+  ASSERT_FALSE(r.cfg);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].path, "ids.secret");
+  EXPECT_EQ(r.errors[0].line, 2);
+  EXPECT_NE(r.errors[0].message.find("at least 32 bytes"), std::string::npos) << r.errors[0].message;
+  EXPECT_EQ(r.errors[0].message.find("only-thirty"), std::string::npos) << "a secret is never echoed";
+  EXPECT_TRUE(load(std::string("ids:\n  secret: \"exactly-thirty-two-bytes-long-ab\"\n") + minimal).cfg);
+}
+
 TEST_F(config_test, variable_defaults_and_values) {
   const std::string yaml = std::string("admin:\n  key: \"${ADMIN:-fallback}\"\n") +
-                           "ids:\n  secret: \"x${A}y${B:-b}z\"\n" + minimal;
+                           "ids:\n  secret: \"0123456789abcdef0123456789abcdef-x${A}y${B:-b}z\"\n" + minimal;
   fake_env()["A"] = "1";
   auto c = must_load(yaml);
   EXPECT_EQ(c.admin.key, "fallback");
-  EXPECT_EQ(c.ids.secret, "x1ybz");
+  EXPECT_EQ(c.ids.secret, "0123456789abcdef0123456789abcdef-x1ybz");
 
   fake_env()["ADMIN"] = "from-env";
   fake_env()["B"] = "2";
   c = must_load(yaml);
   EXPECT_EQ(c.admin.key, "from-env");
-  EXPECT_EQ(c.ids.secret, "x1y2z");
+  EXPECT_EQ(c.ids.secret, "0123456789abcdef0123456789abcdef-x1y2z");
 
   // As in a shell, `:-` also replaces an empty value; a plain ${A} keeps it empty.
   fake_env()["ADMIN"] = "";
   fake_env()["A"] = "";
   c = must_load(yaml);
   EXPECT_EQ(c.admin.key, "fallback");
-  EXPECT_EQ(c.ids.secret, "xy2z");
+  EXPECT_EQ(c.ids.secret, "0123456789abcdef0123456789abcdef-xy2z");
 }
 
 TEST_F(config_test, variables_expand_before_values_are_interpreted) {
@@ -816,7 +828,7 @@ TEST_F(config_test, container_configs_validate_with_their_env) {
   for (auto& doc : YAML::LoadAllFromFile(docker_dir + "/k8s/videogate-sidecar.yaml"))
     if (doc["kind"].as<std::string>() == "ConfigMap") embedded = doc["data"]["videogate.yaml"].as<std::string>();
   ASSERT_FALSE(embedded.empty());
-  fake_env()["VIDEOGATE_IDS_SECRET"] = "s";
+  fake_env()["VIDEOGATE_IDS_SECRET"] = std::string(40, 's');  // DESIGN §8: at least 32 bytes
   auto k8s = load_text(embedded, "videogate-sidecar.yaml", &lookup);
   ASSERT_TRUE(k8s.cfg) << dump(k8s);
   EXPECT_EQ(k8s.cfg->listen_host, "127.0.0.1") << "a sidecar listens on the pod's localhost";
