@@ -400,6 +400,16 @@ TEST(hardening, create_with_unknown_outcome_is_never_sent_twice) {
 }
 
 // DESIGN §4: a job the vendor forgot answers its last state, then ends failed "vendor_lost"
+/// Waits (with no client polls) until job `id` ends failed with `code`, then checks that the key's
+/// only `max_jobs_per_key` slot is free again.
+void expect_ends_failed_and_frees_the_slot(stack& s, const std::string& id, const std::string& code) {
+  bool failed = eventually([&] { return listed_status(s, id) == "failed"; }, 15s);
+  EXPECT_TRUE(failed) << "still " << listed_status(s, id) << " after 15 s";
+  EXPECT_EQ(listed_error_code(s, id), code);
+  auto second = create(s);
+  EXPECT_EQ(second.status, 200) << "the ended job still holds the key's only slot: " << second.body;
+}
+
 // (watcher, no client polls) and frees its max_jobs_per_key slot.
 TEST(hardening, forgotten_job_ends_vendor_lost_and_frees_its_slot) {
   stack s;
@@ -412,11 +422,7 @@ TEST(hardening, forgotten_job_ends_vendor_lost_and_frees_its_slot) {
   EXPECT_EQ(now.status, 200) << "until the job counts as lost, a retrieve answers its last known state: " << now.body;
   auto st = field(now.body, "status");
   EXPECT_TRUE(st == "queued" || st == "in_progress") << now.body;
-  bool failed = eventually([&] { return listed_status(s, id) == "failed"; }, 15s);
-  EXPECT_TRUE(failed) << "still " << listed_status(s, id) << " after 15 s";
-  EXPECT_EQ(listed_error_code(s, id), "vendor_lost");
-  auto second = create(s);
-  EXPECT_EQ(second.status, 200) << "the lost job still holds the key's only slot: " << second.body;
+  expect_ends_failed_and_frees_the_slot(s, id, "vendor_lost");
 }
 
 // DESIGN §4: an unfinished job past its upstream's job_ttl ends failed "expired" and frees its slot.
@@ -428,11 +434,7 @@ TEST(hardening, job_past_its_ttl_ends_expired_and_frees_its_slot) {
   ASSERT_EQ(first.status, 200) << first.body;
   auto id = id_of(first);
   EXPECT_EQ(create(s).status, 429) << "the cap holds while the job runs";
-  bool failed = eventually([&] { return listed_status(s, id) == "failed"; }, 15s);
-  EXPECT_TRUE(failed) << "still " << listed_status(s, id) << " after 15 s";
-  EXPECT_EQ(listed_error_code(s, id), "expired");
-  auto second = create(s);
-  EXPECT_EQ(second.status, 200) << "the expired job still holds the key's only slot: " << second.body;
+  expect_ends_failed_and_frees_the_slot(s, id, "expired");
 }
 
 // DESIGN §8: at the file-descriptor limit accept backs off: no busy loop, one log line per second at most.

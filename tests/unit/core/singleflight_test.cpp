@@ -67,70 +67,76 @@ bool aborted(const std::exception_ptr& p) {
   }
 }
 
-TEST(Singleflight, WaitersShareOneCall) {
+/// One key's calls on an io_context with no threads: `settle()` runs everything that is ready.
+struct flight {
   asio::io_context ioc;
   singleflight<int> sf;
-  gate release(ioc);
+  gate release{ioc};
   int runs = 0;
   slow_work work{&release.timer, &runs, &release.released};
+
+  template <class Token>
+  void start(Token token) {
+    asio::co_spawn(ioc, sf.run("job", work), std::move(token));
+  }
+  void settle() {
+    ioc.restart();
+    ioc.poll();
+  }
+};
+
+TEST(Singleflight, WaitersShareOneCall) {
+  flight f;
   outcome a, b;
-  asio::co_spawn(ioc, sf.run("job", work), record(a));
-  asio::co_spawn(ioc, sf.run("job", work), record(b));
-  ioc.run_for(20ms);
-  EXPECT_EQ(sf.in_flight(), 1u);
-  release.open();
-  ioc.run_for(20ms);
+  f.start(record(a));
+  f.start(record(b));
+  f.settle();
+  EXPECT_EQ(f.sf.in_flight(), 1u);
+  f.release.open();
+  f.settle();
   ASSERT_TRUE(a.done && b.done);
   EXPECT_EQ(a.value, 42);
   EXPECT_EQ(b.value, 42);
-  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(f.runs, 1);
 }
 
 // The coalesced-poll bug: a waiter whose own deadline fires while the running call goes on
 // must leave with operation_aborted, never read the (empty) result.
 TEST(Singleflight, ACancelledWaiterLeavesWithoutAResult) {
-  asio::io_context ioc;
-  singleflight<int> sf;
-  gate release(ioc);
-  int runs = 0;
-  slow_work work{&release.timer, &runs, &release.released};
+  flight f;
   outcome leader, waiter;
   asio::cancellation_signal cancel_waiter;
-  asio::co_spawn(ioc, sf.run("job", work), record(leader));
-  asio::co_spawn(ioc, sf.run("job", work), asio::bind_cancellation_slot(cancel_waiter.slot(), record(waiter)));
-  ioc.run_for(20ms);
+  f.start(record(leader));
+  f.start(asio::bind_cancellation_slot(cancel_waiter.slot(), record(waiter)));
+  f.settle();
   cancel_waiter.emit(asio::cancellation_type::terminal);
-  ioc.run_for(20ms);
+  f.settle();
   ASSERT_TRUE(waiter.done);
   EXPECT_FALSE(waiter.value) << "read a result that did not exist yet";
   EXPECT_TRUE(aborted(waiter.failure));
   EXPECT_FALSE(leader.done);  // the running call is not disturbed
-  release.open();
-  ioc.run_for(20ms);
+  f.release.open();
+  f.settle();
   EXPECT_EQ(leader.value, 42);
-  EXPECT_EQ(sf.in_flight(), 0u);
+  EXPECT_EQ(f.sf.in_flight(), 0u);
 }
 
 // When the running call is the one cancelled, the waiters were not: they run the work again.
 TEST(Singleflight, WaitersOfACancelledCallRunItThemselves) {
-  asio::io_context ioc;
-  singleflight<int> sf;
-  gate release(ioc);
-  int runs = 0;
-  slow_work work{&release.timer, &runs, &release.released};
+  flight f;
   outcome leader, waiter;
   asio::cancellation_signal cancel_leader;
-  asio::co_spawn(ioc, sf.run("job", work), asio::bind_cancellation_slot(cancel_leader.slot(), record(leader)));
-  asio::co_spawn(ioc, sf.run("job", work), record(waiter));
-  ioc.run_for(20ms);
+  f.start(asio::bind_cancellation_slot(cancel_leader.slot(), record(leader)));
+  f.start(record(waiter));
+  f.settle();
   cancel_leader.emit(asio::cancellation_type::terminal);
-  ioc.run_for(20ms);
+  f.settle();
   ASSERT_TRUE(leader.done);
   EXPECT_TRUE(aborted(leader.failure));
   EXPECT_FALSE(waiter.done);
-  EXPECT_EQ(runs, 2);  // the waiter took over
-  release.open();
-  ioc.run_for(20ms);
+  EXPECT_EQ(f.runs, 2);  // the waiter took over
+  f.release.open();
+  f.settle();
   EXPECT_EQ(waiter.value, 42);
 }
 
