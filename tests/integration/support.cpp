@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -95,7 +96,26 @@ std::string process::wait_for_line(const std::string& needle, milliseconds timeo
     auto n = read(out_fd_, buf, sizeof buf);
     if (n <= 0) throw std::runtime_error("process ended before '" + needle + "'; stderr:\n" + stderr_text());
     out_buf_.append(buf, static_cast<std::size_t>(n));
+    out_all_.append(buf, static_cast<std::size_t>(n));
   }
+}
+
+std::string process::stdout_text(milliseconds wait) {
+  auto deadline = steady_clock::now() + wait;
+  while (out_fd_ >= 0 && !out_eof_) {
+    auto left = std::max<long long>(0, duration_cast<milliseconds>(deadline - steady_clock::now()).count());
+    pollfd p{out_fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left)) <= 0) break;
+    char buf[4096];
+    auto n = read(out_fd_, buf, sizeof buf);
+    if (n <= 0) {
+      out_eof_ = true;
+      break;
+    }
+    out_buf_.append(buf, static_cast<std::size_t>(n));
+    out_all_.append(buf, static_cast<std::size_t>(n));
+  }
+  return out_all_;
 }
 
 void process::signal(int sig) {

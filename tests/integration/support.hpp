@@ -26,12 +26,17 @@ class process {
   /// Waits for exit; returns the exit status (128+signal when killed), -1 on timeout.
   int wait(std::chrono::milliseconds timeout = std::chrono::seconds(20));
   std::string stderr_text() const;
+  /// Everything the process wrote to stdout so far (lines wait_for_line consumed too): reads
+  /// what is waiting in the pipe, for up to `wait` or until the process closes its stdout.
+  std::string stdout_text(std::chrono::milliseconds wait = std::chrono::milliseconds(0));
   int pid() const { return pid_; }
 
  private:
   int pid_ = -1;
   int out_fd_ = -1;
+  bool out_eof_ = false;
   std::string out_buf_;
+  std::string out_all_;
   std::filesystem::path err_path_;
   bool exited_ = false;
   int status_ = 0;

@@ -18,7 +18,7 @@ std::string_view to_string(chaos_fault f) noexcept
   return "unknown";
 }
 
-chaos::chaos(std::optional<std::uint64_t> seed, double rate) : seed_(seed), rate_(rate), rng_(seed.value_or(0)) {}
+chaos::chaos(std::optional<std::uint64_t> seed, double rate) : seed_(seed), rate_(rate), initial_rate_(rate), rng_(seed.value_or(0)) {}
 
 std::optional<chaos_fault> chaos::draw(bool status_read)
 {
@@ -47,6 +47,12 @@ void chaos::reset()
 {
   rng_.seed(seed_.value_or(0));
   counts_.fill(0);
+  rate_ = initial_rate_;
+}
+
+void chaos::set_rate(double rate) noexcept
+{
+  rate_ = rate > 0 ? (rate < 1 ? rate : 1.0) : 0.0;  // NaN lands on 0
 }
 
 }  // namespace videogate::mock_vendor

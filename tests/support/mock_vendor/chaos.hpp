@@ -44,15 +44,23 @@ public:
   /// Injected faults by name, every kind present: {"429":n,"500":n,…}.
   boost::json::object counts() const;
 
-  /// Zeroes the counts and restarts the sequence from the seed, so a soak after
-  /// POST /_mock/reset replays the same faults.
+  /// Zeroes the counts, restarts the sequence from the seed and restores the rate given at
+  /// start, so a soak after POST /_mock/reset replays the same faults.
   void reset();
+
+  /// Changes the chance of a fault from now on (clamped to 0..1); 0 switches faults off
+  /// without touching the counts or the sequence (POST /_mock/chaos, e.g. a soak's drain).
+  void set_rate(double rate) noexcept;
+  double rate() const noexcept { return rate_; }
+  bool on() const noexcept { return seed_.has_value(); }
+  std::uint64_t seed() const noexcept { return seed_.value_or(0); }
 
 private:
   static constexpr std::size_t kinds = static_cast<std::size_t>(chaos_fault::forget) + 1;
 
   std::optional<std::uint64_t> seed_;
   double rate_;
+  double initial_rate_;
   std::mt19937_64 rng_;
   std::array<std::uint64_t, kinds> counts_{};
 };

@@ -687,6 +687,25 @@ struct server::impl {
       chaos_.reset();
       return json_reply(http::status::ok, {{"reset", true}});
     }
+    if (s.size() == 2 && s[1] == "chaos") {
+      // GET: the chaos settings; POST {"rate": R}: a new fault rate from now on (0 = off).
+      if (method == http::verb::post) {
+        boost::system::error_code ec;
+        auto body = json::parse(ctx.req.body(), ec);
+        const json::value* rate = !ec && body.is_object() ? body.as_object().if_contains("rate") : nullptr;
+        if (rate == nullptr || !rate->is_number())
+          return plain_error(http::status::bad_request, "send {\"rate\": <number 0..1>}");
+        const double r = rate->to_number<double>();
+        if (!(r >= 0.0 && r <= 1.0))
+          return plain_error(http::status::bad_request, "rate must be from 0 to 1");
+        chaos_.set_rate(r);
+      } else if (method != http::verb::get) {
+        return plain_error(http::status::method_not_allowed, "use GET or POST");
+      }
+      return json_reply(http::status::ok, {{"enabled", chaos_.on()},
+                                           {"seed", chaos_.on() ? json::value(chaos_.seed()) : json::value(nullptr)},
+                                           {"rate", chaos_.rate()}});
+    }
     if (s.size() == 2 && s[1] == "faults") {
       if (method != http::verb::get)
         return plain_error(http::status::method_not_allowed, "use GET");
