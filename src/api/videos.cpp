@@ -284,6 +284,17 @@ asio::awaitable<http::response> list_videos(gateway& g, const boost::urls::url_v
   co_return json_response(200, std::move(body));
 }
 
+namespace {
+/// A vendor's 2xx answer to a delete: empty or JSON (an HTML page is a proxy, not the vendor).
+bool deletion_readable(std::string_view body) {
+  auto first = body.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return true;
+  boost::system::error_code ec;
+  auto v = json::parse(body, ec);
+  return !ec && (v.is_object() || v.is_array());
+}
+}  // namespace
+
 // DELETE /v1/videos/{id}
 asio::awaitable<http::response> delete_video(gateway& g, const std::string& id, context& ctx) {
   auto f = open_id(g, ctx, id);
@@ -295,11 +306,8 @@ asio::awaitable<http::response> delete_video(gateway& g, const std::string& id, 
     co_return error_response(
         g, ctx, fail(errc::not_found, "No video found with id '" + id + "': it was already deleted.", "video_id"));
   bool vendor_had = false;
-  bool tombstone = false;  // the vendor has no delete: keep a record that the id is gone
   if (auto up = ctx.snap->find(f->upstream)) {
-    auto call = up->dialect().remove(f->upstream_id);
-    tombstone = !call.has_value();
-    if (call) {
+    if (auto call = up->dialect().remove(f->upstream_id)) {
       auto key = up->by_fingerprint(f->key_fp);
       if (!key)
         co_return error_response(
@@ -314,6 +322,14 @@ asio::awaitable<http::response> delete_video(gateway& g, const std::string& id, 
         routing::report(*up, key, &e);
         co_return error_response(g, ctx, e);
       }
+      if (r->status >= 200 && r->status < 300 && !deletion_readable(r->body)) {
+        // Not a delete confirmation (an HTML page from a proxy): the job may still exist.
+        auto e = fail(errc::bad_upstream_response, "Upstream '" + f->upstream +
+                                                       "' answered the delete with something that is not JSON; the "
+                                                       "video was not deleted.");
+        routing::report(*up, key, &e);
+        co_return error_response(g, ctx, e);
+      }
       routing::report(*up, key, nullptr);
       if (r->status >= 200 && r->status < 300) vendor_had = true;
     }
@@ -323,7 +339,9 @@ asio::awaitable<http::response> delete_video(gateway& g, const std::string& id, 
   if (known && !known->terminal())
     if (auto up = ctx.snap->find(f->upstream)) up->keys().job_finished(f->key_fp);  // frees its cap
   g.refresher->terminal().forget(id);
-  if (tombstone) {
+  // Always a tombstone, never an erase: a poll that ends later, or a vendor that did not really
+  // delete, cannot bring the job back (the refresher never writes over a tombstone).
+  {
     jobs::job_record j = known.value_or(jobs::job_record{});
     j.id = id;
     j.client = f->client;
@@ -333,8 +351,6 @@ asio::awaitable<http::response> delete_video(gateway& g, const std::string& id, 
     j.status = video_status::deleted;
     j.updated_at_ms = clock::now_ms();
     co_await g.store().put(j);
-  } else {
-    co_await g.store().erase(id);
   }
   json::object o;
   o["id"] = id;

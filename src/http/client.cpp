@@ -63,8 +63,9 @@ bool idempotent(std::string_view method) {
 }
 
 bool connection_lost(const boost::system::error_code& ec) {
+  // partial_message: the answer was cut mid-body (a reset after the head), not malformed.
   return ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
-         ec == asio::error::broken_pipe || ec == ssl::error::stream_truncated;
+         ec == asio::error::broken_pipe || ec == ssl::error::stream_truncated || ec == bhttp::error::partial_message;
 }
 
 }  // namespace

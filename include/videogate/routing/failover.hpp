@@ -20,8 +20,8 @@ namespace videogate::routing {
 /// How one create attempt with one key failed, as far as failover is concerned.
 enum class attempt_kind {
   /// The body reached the vendor and no answer says whether a job was made (timeout, reset,
-  /// 502/504/408 after send): never sent again anywhere; the client hears 504 upstream_timeout
-  /// saying the job may exist.
+  /// an answer cut short, 502/504/408 after send): never sent again anywhere; the client hears
+  /// 504 upstream_timeout saying the job may exist.
   unknown_outcome,
   /// 429: the key is cooling; try the next key, remember when this one is usable again.
   rate_limited,
@@ -30,7 +30,8 @@ enum class attempt_kind {
   key_refused,
   /// The vendor itself is failing (5xx or timeout without an after-send doubt): the next upstream.
   vendor_failing,
-  /// Anything else (rejected content, an answer we cannot read): the client hears it as is.
+  /// Anything else (rejected content, an answer we cannot read, a vendor's 404): the client
+  /// hears it as is (DESIGN §1: 502 bad_upstream_response for an unreadable answer).
   final_error,
 };
 

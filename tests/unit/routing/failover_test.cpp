@@ -47,6 +47,8 @@ error reset_after_send() { return with(errc::upstream_unavailable, 0, true); }
 error bad_gateway_after_send() { return with(errc::upstream_unavailable, 502, true); }
 error rejected() { return with(errc::upstream_rejected, 400, true); }
 error unreadable() { return with(errc::bad_upstream_response, 200, true); }
+error truncated_after_send() { return with(errc::upstream_unavailable, 200, true); }  // cut mid-body
+error not_found_answer() { return with(errc::not_found, 404, true); }
 
 // ---- a route driven the way api::create_new drives it, without sockets ----
 
@@ -120,7 +122,8 @@ TEST(FailoverClassify, EveryVendorOutcome) {
   EXPECT_EQ(classify_attempt(explicit_500()), attempt_kind::key_refused);
   EXPECT_EQ(classify_attempt(timeout_before_send()), attempt_kind::vendor_failing);
   EXPECT_EQ(classify_attempt(rejected()), attempt_kind::final_error);
-  EXPECT_EQ(classify_attempt(unreadable()), attempt_kind::final_error);
+  EXPECT_EQ(classify_attempt(truncated_after_send()), attempt_kind::unknown_outcome);  // the job may exist
+  EXPECT_EQ(classify_attempt(unreadable()), attempt_kind::final_error);  // DESIGN §1: 502
   EXPECT_EQ(classify_attempt(with(errc::not_found, 404, true)), attempt_kind::final_error);
 }
 
@@ -152,7 +155,7 @@ TEST(FailoverPlan, SuccessAtEachPositionStopsThere) {
 
 TEST(FailoverPlan, UnknownOutcomeAtAnyPositionIsNeverSentAgain) {
   for (auto pos : positions)
-    for (auto& e : {timeout_after_send(), reset_after_send(), bad_gateway_after_send()}) {
+    for (auto& e : {timeout_after_send(), reset_after_send(), bad_gateway_after_send(), truncated_after_send()}) {
       auto r = fail_at(pos, e);
       EXPECT_FALSE(r.accepted_by) << "sent again after an unknown outcome at " << pos.first << "," << pos.second;
       EXPECT_EQ(r.attempts.back(), pos);
@@ -209,7 +212,7 @@ TEST(FailoverPlan, FailingVendorAtAnyPositionSkipsTheRestOfItsKeys) {
 
 TEST(FailoverPlan, FinalErrorAtAnyPositionIsTheAnswer) {
   for (auto pos : positions)
-    for (auto& e : {rejected(), unreadable()}) {
+    for (auto& e : {rejected(), unreadable(), not_found_answer()}) {
       auto r = fail_at(pos, e);
       EXPECT_FALSE(r.accepted_by);
       EXPECT_EQ(r.attempts.back(), pos);
