@@ -144,21 +144,6 @@ std::string listed_error_code(stack& s, const std::string& id) {
   return c.is_string() ? std::string(c.as_string()) : "<no error.code>";
 }
 
-/// Vendor requests as (method, path without query, key).
-struct seen {
-  std::string method, path, key;
-};
-std::vector<seen> vendor_log(stack& s) {
-  auto v = json::parse(request("GET", s.vendor("/_mock/requests"), {}, {}, 5s).body);
-  std::vector<seen> out;
-  for (auto& e : v.as_array()) {
-    auto& o = e.as_object();
-    auto target = std::string(o.at("target").as_string());
-    auto key = o.at("key").is_string() ? std::string(o.at("key").as_string()) : std::string();
-    out.push_back({std::string(o.at("method").as_string()), target.substr(0, target.find('?')), key});
-  }
-  return out;
-}
 /// Keys of the creates (`POST path`) the vendor received, in order.
 std::vector<std::string> vendor_creates(stack& s, const std::string& path = "/v1/videos") {
   std::vector<std::string> keys;
@@ -616,25 +601,22 @@ TEST(hardening, delete_racing_a_slow_poll_stays_deleted) {
   }
 }
 
-// DESIGN §4 (no job polled forever, watcher): one hanging upstream does not stall the watcher for the others.
-TEST(hardening, hanging_upstream_does_not_stall_the_watcher) {
-  stack s;
-  stop_quickly guard{s};
-  s.start_mock({"--complete-after-polls", "1"});
-  s.start_gateway(R"(
+/// Two openai upstreams on the mock: `vendor-stuck` (sora-2, key `stuck_key`, `stuck_extra`
+/// under it) whose jobs do not finish, and `vendor-ok` (sora-2-pro, key good-2).
+std::string stuck_and_ok_config(const std::string& stuck_key, const std::string& stuck_extra) {
+  return R"(
 listen: "127.0.0.1:0"
 store: { kind: sqlite, path: "${DIR}/videogate.db" }
 ids: { secret: "integration-secret-0123456789-hardening" }
 upstreams:
-  - name: vendor-h
+  - name: vendor-stuck
     dialect: openai
     base_url: "${MOCK_URL}"
     request_format: json
-    keys: ["hang-1"]
+    keys: [")" + stuck_key + R"("]
     poll_interval: 0ms
-    timeout: 60s
     models: { sora-2: sora-2 }
-  - name: vendor-ok
+)" + stuck_extra + R"(  - name: vendor-ok
     dialect: openai
     base_url: "${MOCK_URL}"
     request_format: json
@@ -642,16 +624,29 @@ upstreams:
     poll_interval: 0ms
     timeout: 10s
     models: { sora-2-pro: sora-2-pro }
-)");
+)";
+}
+
+/// Creates a job on vendor-ok and expects the watcher alone (no client polls) to complete it.
+void expect_ok_job_completes(stack& s, std::chrono::seconds within) {
+  auto ok = id_of(create(s, R"({"prompt":"finishes at once","model":"sora-2-pro","seconds":"4"})"));
+  ASSERT_FALSE(ok.empty());
+  bool done = eventually([&] { return listed_status(s, ok) == "completed"; }, within);
+  EXPECT_TRUE(done) << "vendor-ok's job is still " << listed_status(s, ok) << " after " << within.count()
+                    << " s (vendor polls with good-2: " << status_reads_with(s, "good-2") << ")";
+}
+
+// DESIGN §4 (no job polled forever, watcher): one hanging upstream does not stall the watcher for the others.
+TEST(hardening, hanging_upstream_does_not_stall_the_watcher) {
+  stack s;
+  stop_quickly guard{s};
+  s.start_mock({"--complete-after-polls", "1"});
+  s.start_gateway(stuck_and_ok_config("hang-1", "    timeout: 60s\n"));
   auto hung = id_of(create(s, R"({"prompt":"hangs at the vendor","model":"sora-2","seconds":"4"})"));
   ASSERT_FALSE(hung.empty());
   // Let the watcher's poll of the hanging job start (nobody else polls it) before the other job exists.
   ASSERT_TRUE(eventually([&] { return status_reads_with(s, "hang-1") >= 1; }, 5s)) << "the watcher never polled";
-  auto ok = id_of(create(s, R"({"prompt":"finishes at once","model":"sora-2-pro","seconds":"4"})"));
-  ASSERT_FALSE(ok.empty());
-  bool done = eventually([&] { return listed_status(s, ok) == "completed"; }, 10s);
-  EXPECT_TRUE(done) << "vendor-ok's job is still " << listed_status(s, ok) << " after 10 s (vendor polls with good-2: "
-                    << status_reads_with(s, "good-2") << ")";
+  expect_ok_job_completes(s, 10s);
 }
 
 // DESIGN §1/§8: secrets never reach a log line at any level, nor --check-config's output.
@@ -757,7 +752,7 @@ TEST(hardening, watcher_reaches_jobs_behind_two_thousand_unfinished_ones) {
     std::vector<videogate::jobs::job_record> jobs;
     for (int i = 0; i < 2010; ++i) {
       videogate::jobs::job_record j;
-      j.upstream = "vendor-slow";
+      j.upstream = "vendor-stuck";
       j.key_fp = videogate::jobs::key_fingerprint("forget-1");
       j.upstream_id = "video_seeded_" + std::to_string(i);
       j.id = *ids.seal({j.upstream, j.key_fp, j.upstream_id, ""});
@@ -772,30 +767,6 @@ TEST(hardening, watcher_reaches_jobs_behind_two_thousand_unfinished_ones) {
     store->put_many(jobs);
   }
   s.start_mock({"--complete-after-polls", "1"});
-  s.start_gateway(R"(
-listen: "127.0.0.1:0"
-store: { kind: sqlite, path: "${DIR}/videogate.db" }
-ids: { secret: "integration-secret-0123456789-hardening" }
-upstreams:
-  - name: vendor-slow
-    dialect: openai
-    base_url: "${MOCK_URL}"
-    request_format: json
-    keys: ["forget-1"]
-    poll_interval: 0ms
-    lost_after: 1h
-    models: { sora-2: sora-2 }
-  - name: vendor-ok
-    dialect: openai
-    base_url: "${MOCK_URL}"
-    request_format: json
-    keys: ["good-2"]
-    poll_interval: 0ms
-    models: { sora-2-pro: sora-2-pro }
-)");
-  auto ok = id_of(create(s, R"({"prompt":"finishes at once","model":"sora-2-pro","seconds":"4"})"));
-  ASSERT_FALSE(ok.empty());
-  bool done = eventually([&] { return listed_status(s, ok) == "completed"; }, 15s);
-  EXPECT_TRUE(done) << "the newest job is still " << listed_status(s, ok) << " after 15 s (vendor polls with good-2: "
-                    << status_reads_with(s, "good-2") << ")";
+  s.start_gateway(stuck_and_ok_config("forget-1", "    lost_after: 1h\n"));
+  expect_ok_job_completes(s, 15s);
 }

@@ -23,21 +23,6 @@ videogate::http::client_response create(stack& s, videogate::http::header_list e
   return request("POST", s.gw("/v1/videos"), extra, R"({"prompt":"a calico cat playing a piano","seconds":"4"})");
 }
 
-/// Vendor requests as (method, path, key).
-struct seen {
-  std::string method, path, key;
-};
-std::vector<seen> vendor_log(stack& s) {
-  auto v = json::parse(request("GET", s.vendor("/_mock/requests")).body);
-  std::vector<seen> out;
-  for (auto& e : v.as_array()) {
-    auto& o = e.as_object();
-    auto target = std::string(o.at("target").as_string());
-    auto key = o.at("key").is_string() ? std::string(o.at("key").as_string()) : std::string();
-    out.push_back({std::string(o.at("method").as_string()), target.substr(0, target.find('?')), key});
-  }
-  return out;
-}
 int creates_with(stack& s, const std::string& key) {
   int n = 0;
   for (auto& r : vendor_log(s))

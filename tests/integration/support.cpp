@@ -362,4 +362,16 @@ int stack::vendor_count(const std::string& method, const std::string& prefix) co
   return n;
 }
 
+std::vector<seen> vendor_log(const stack& s) {
+  auto v = boost::json::parse(request("GET", s.vendor("/_mock/requests"), {}, {}, std::chrono::seconds(5)).body);
+  std::vector<seen> out;
+  for (auto& e : v.as_array()) {
+    auto& o = e.as_object();
+    auto target = std::string(o.at("target").as_string());
+    auto key = o.at("key").is_string() ? std::string(o.at("key").as_string()) : std::string();
+    out.push_back({std::string(o.at("method").as_string()), target.substr(0, target.find('?')), key});
+  }
+  return out;
+}
+
 }  // namespace vgtest

@@ -120,4 +120,11 @@ struct stack {
   int vendor_count(const std::string& method, const std::string& prefix) const;
 };
 
+/// One request the simulated vendor received: method, path without query, bearer key ("" if none).
+struct seen {
+  std::string method, path, key;
+};
+/// Every request the vendor received, in order (from /_mock/requests).
+std::vector<seen> vendor_log(const stack& s);
+
 }  // namespace vgtest
