@@ -76,15 +76,17 @@ void gateway::restore_key_states() {
   }
 }
 
+routing::unfinished_counts gateway::count_unfinished() const {
+  routing::unfinished_counts counts;
+  for (auto& j : d.store->run_blocking([](jobs::store& s) { return s.unfinished(1'000'000); }))
+    ++counts[{j.upstream, j.key_fp}];
+  return counts;
+}
+
 reload_report gateway::reload() {
   routing::live::reload_source src;
   src.load = d.load_config;
-  src.count_unfinished = [store = d.store] {
-    routing::unfinished_counts counts;
-    for (auto& j : store->run_blocking([](jobs::store& s) { return s.unfinished(1'000'000); }))
-      ++counts[{j.upstream, j.key_fp}];
-    return counts;
-  };
+  src.count_unfinished = [this] { return count_unfinished(); };
   src.on_swap = [this](const config::config& next) {
     keep_key_states(*live->snapshot());
     if (d.on_reload) d.on_reload(next);

@@ -42,6 +42,9 @@ struct gateway {
   /// Reloads the config (SIGHUP, POST /admin/reload): routing::live swaps it, then the
   /// service's on_reload hook and the reload metric. Any thread.
   reload_report reload();
+  /// Unfinished jobs per (upstream, key) as the store holds them, for max_jobs_per_key at
+  /// start-up and for keys a reload brings in. Blocking: start-up and reload only.
+  routing::unfinished_counts count_unfinished() const;
   /// Has every key ledger of `rt` save its key's state changes in the store (DESIGN §4).
   void keep_key_states(routing::router& rt);
   /// Puts the key states the store kept back into the current snapshot's ledgers (start-up).

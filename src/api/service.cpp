@@ -63,9 +63,7 @@ bool service::ready() const noexcept { return impl_->d.store != nullptr; }
 
 void service::load_state() {
   impl_->restore_key_states();
-  routing::unfinished_counts counts;
-  for (auto& j : impl_->d.store->blocking().unfinished(1'000'000)) ++counts[{j.upstream, j.key_fp}];
-  routing::apply_unfinished(*impl_->live->snapshot(), counts);
+  routing::apply_unfinished(*impl_->live->snapshot(), impl_->count_unfinished());
 }
 
 void service::start_watcher(asio::any_io_executor ex) { impl_->watcher->start(std::move(ex)); }

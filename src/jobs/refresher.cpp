@@ -54,18 +54,26 @@ bool refresher::expire_if_due(const routing::router& rt, job_record& j, std::int
   auto up = rt.find(j.upstream);
   auto ttl = up ? up->cfg().job_ttl : config::upstream_config{}.job_ttl;
   if (now_ms - j.created_at * 1000 <= ttl.count()) return false;
+  // A job whose upstream left the config could not be asked: it is lost rather than slow.
+  if (up)
+    end_failed(rt, j, "expired",
+               "The job did not finish within the upstream's job_ttl (" + std::to_string(ttl.count() / 1000) +
+                   " s); videogate stopped waiting for it.");
+  else
+    end_failed(rt, j, "vendor_lost",
+               "The upstream that made this job is no longer configured; the job was given up at its TTL.");
+  j.updated_at_ms = now_ms;
+  return true;
+}
+
+void refresher::end_failed(const routing::router& rt, job_record& j, std::string code, std::string message) {
   dialects::job_state s;
   s.upstream_id = j.upstream_id;
   s.status = std::string(video_status::failed);
   s.progress = j.progress;
-  // A job whose upstream left the config could not be asked: it is lost rather than slow.
-  s.error_code = up ? "expired" : "vendor_lost";
-  s.error_message = up ? "The job did not finish within the upstream's job_ttl (" + std::to_string(ttl.count() / 1000) +
-                             " s); videogate stopped waiting for it."
-                       : "The upstream that made this job is no longer configured; the job was given up at its TTL.";
+  s.error_code = std::move(code);
+  s.error_message = std::move(message);
   apply(rt, j, s);
-  j.updated_at_ms = now_ms;
-  return true;
 }
 
 bool refresher::note_not_found(const routing::router& rt, job_record& j, std::int64_t now_ms) {
@@ -75,14 +83,9 @@ bool refresher::note_not_found(const routing::router& rt, job_record& j, std::in
   auto up = rt.find(j.upstream);
   auto lost_after = up ? up->cfg().lost_after : config::upstream_config{}.lost_after;
   if (j.lost_polls < 3 || now_ms - j.lost_since_ms < lost_after.count()) return false;
-  dialects::job_state s;
-  s.upstream_id = j.upstream_id;
-  s.status = std::string(video_status::failed);
-  s.progress = j.progress;
-  s.error_code = "vendor_lost";
-  s.error_message = "The vendor no longer knows this job (" + std::to_string(j.lost_polls) +
-                    " status calls in a row answered not found).";
-  apply(rt, j, s);
+  end_failed(rt, j, "vendor_lost",
+             "The vendor no longer knows this job (" + std::to_string(j.lost_polls) +
+                 " status calls in a row answered not found).");
   return true;
 }
 

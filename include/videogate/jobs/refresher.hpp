@@ -54,6 +54,8 @@ class refresher : public std::enable_shared_from_this<refresher> {
   terminal_cache& terminal() noexcept { return *terminal_; }
 
  private:
+  /// Ends `j` as failed with `code` (the gateway's own reason, not the vendor's), through apply.
+  void end_failed(const routing::router& rt, job_record& j, std::string code, std::string message);
   /// Logs a vendor status word we do not know, once per upstream and word (DESIGN §2).
   void note_unknown_status(const std::string& upstream, const std::string& word);
 
