@@ -78,9 +78,8 @@ asio::awaitable<create_result> record_new_job(gateway& g, context& ctx, routing:
 }
 
 /// A create without a finished idempotent twin: walks the route under the failover plan.
-asio::awaitable<create_result> create_new(gateway& g, http::request& req, context& ctx,
+asio::awaitable<create_result> create_new(gateway& g, result<create_request> parsed, context& ctx,
                                           std::optional<std::string> idempotency_key) {
-  auto parsed = parse_create(req.header("content-type"), req.body);
   if (!parsed) co_return refused(error_response(g, ctx, parsed.error()));
   auto& cr = *parsed;
   auto route = ctx.snap->route(cr.model);
@@ -158,6 +157,29 @@ asio::awaitable<create_result> create_new(gateway& g, http::request& req, contex
   co_return refused(error_response(g, ctx, plan.outcome()));
 }
 
+/// What makes two creates the same request, whatever their encoding: a retry re-encodes its
+/// multipart body with a new boundary (or switches to JSON), and is still the same create.
+std::string request_fingerprint(const result<create_request>& parsed, const http::request& req) {
+  if (!parsed) return jobs::key_fingerprint(std::string(req.header("content-type")) + '\n' + req.body);
+  auto& c = *parsed;
+  json::object o;
+  o["prompt"] = c.prompt;
+  o["model"] = c.model;
+  o["size"] = c.size;
+  if (c.seconds) o["seconds"] = *c.seconds;
+  if (c.watermark) o["watermark"] = *c.watermark;
+  if (c.is_private) o["private"] = *c.is_private;
+  if (c.style) o["style"] = *c.style;
+  if (c.shots) {
+    json::array shots;
+    for (auto& sh : *c.shots) shots.push_back(json::object{{"scene", sh.scene}, {"duration", sh.duration}});
+    o["shots"] = std::move(shots);
+  }
+  if (auto& ir = c.input_reference)
+    o["input_reference"] = json::object{{"bytes", jobs::key_fingerprint(ir->bytes)}, {"url", ir->url}, {"file_id", ir->file_id}};
+  return jobs::key_fingerprint(json::serialize(o));
+}
+
 /// The answer to a retried create whose first try may have made a job: the same 504.
 http::response may_exist(gateway& g, const context& ctx, const jobs::idempotency_record& rec) {
   auto msg = rec.message.empty() ? std::string("A create with this Idempotency-Key was sent to the vendor and its outcome is "
@@ -171,10 +193,11 @@ http::response may_exist(gateway& g, const context& ctx, const jobs::idempotency
 asio::awaitable<http::response> create_idempotent(gateway& g, http::request& req, context& ctx, const std::string& idem) {
   auto now = clock::now_s();
   auto window_start = now - 24 * 3600;
+  auto parsed = parse_create(req.header("content-type"), req.body);
   jobs::idempotency_record rec;
   rec.client = ctx.client;
   rec.key = idem;
-  rec.fingerprint = jobs::key_fingerprint(std::string(req.header("content-type")) + '\n' + req.body);
+  rec.fingerprint = request_fingerprint(parsed, req);
   rec.created_at = now;
   if (auto prior = co_await g.store().claim_idempotency(rec, window_start)) {
     if (prior->fingerprint != rec.fingerprint)
@@ -200,7 +223,7 @@ asio::awaitable<http::response> create_idempotent(gateway& g, http::request& req
     ctx.key_fp = found->key_fp;
     co_return video_response(*ctx.snap, *found);
   }
-  auto res = co_await create_new(g, req, ctx, idem);
+  auto res = co_await create_new(g, std::move(parsed), ctx, idem);
   switch (res.outcome) {
     case create_result::kind::created:
       rec.status = jobs::idempotency_record::state::done;
@@ -224,7 +247,10 @@ asio::awaitable<http::response> create_idempotent(gateway& g, http::request& req
 // POST /v1/videos
 asio::awaitable<http::response> create_video(gateway& g, http::request& req, context& ctx) {
   std::string idem(req.header("idempotency-key"));
-  if (idem.empty()) co_return (co_await create_new(g, req, ctx, std::nullopt)).response;
+  if (idem.empty()) {
+    auto parsed = parse_create(req.header("content-type"), req.body);  // named: see record_new_job's caller
+    co_return (co_await create_new(g, std::move(parsed), ctx, std::nullopt)).response;
+  }
   if (idem.size() > 255)
     co_return error_response(
         g, ctx, fail(errc::invalid_value, "The Idempotency-Key header must be at most 255 characters.", "Idempotency-Key"));

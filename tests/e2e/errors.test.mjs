@@ -214,6 +214,27 @@ e2e('415 for a create that is neither JSON nor multipart', async () => {
   assert.equal(parseErrorBody(text).type, 'invalid_request_error');
 });
 
+// --- Idempotency-Key (DESIGN §4) -----------------------------------------------------------------
+
+e2e('the same Idempotency-Key is one job across re-encoded retries; another body with it is 422', async () => {
+  const key = `idem-${randomUUID()}`;
+  const params = { model: 'sora-2', prompt: uniquePrompt('idempotent create'), seconds: '4' };
+  // The OpenAI client has no idempotency header of its own: applications send it themselves.
+  const withKey = { headers: { 'Idempotency-Key': key } };
+  const first = await client.videos.create(params, withKey);
+  assertVideo(first);
+  // The SDK sends multipart with a new boundary each time: the same create all the same.
+  const again = await client.videos.create({ ...params }, withKey);
+  assert.equal(again.id, first.id);
+  await expectApiError(client.videos.create({ ...params, prompt: uniquePrompt('another create') }, withKey), {
+    status: 422,
+    ErrorClass: UnprocessableEntityError,
+    type: 'invalid_request_error',
+    code: 'idempotency_key_reused',
+    param: 'Idempotency-Key',
+  });
+});
+
 // --- upstream faults -----------------------------------------------------------------------------
 
 e2e('422 upstream_rejected when the vendor refuses the content', async () => {
