@@ -5,7 +5,7 @@ set -euo pipefail
 
 pkgs=(build-essential cmake ccache pkg-config
       libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-      libyaml-cpp-dev libspdlog-dev libssl-dev libsqlite3-dev ca-certificates curl openssl)
+      libyaml-cpp-dev libspdlog-dev libssl-dev libsqlite3-dev libhiredis-dev ca-certificates curl openssl)
 if [[ "${1:-}" == "--tests" ]]; then
   pkgs+=(libgtest-dev libgmock-dev)
   # The e2e suite runs the official openai SDK on Node.js; keep a Node that is already there.

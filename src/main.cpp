@@ -50,8 +50,14 @@ int report(const config::load_result& r) {
 
 /// ids.secret when the config leaves it empty: generated once and kept beside the store, so
 /// ids stay valid across restarts (a memory store gets a per-process secret).
-std::string resolve_id_secret(const config::config& cfg) {
+std::string resolve_id_secret(const config::config& cfg, jobs::store& st) {
   if (!cfg.ids.secret.empty()) return cfg.ids.secret;
+  if (st.shared()) {
+    // A fleet: the first replica's generated secret is kept in the store; every replica uses it.
+    auto s = st.shared_secret(jobs::random_secret());
+    spdlog::info("ids.secret is empty: using the one the shared store keeps");
+    return s;
+  }
   if (cfg.store.kind != "sqlite") {
     spdlog::warn("ids.secret is empty and the store is in memory: ids will not survive a restart");
     return jobs::random_secret();
@@ -71,6 +77,29 @@ std::string resolve_id_secret(const config::config& cfg) {
   if (!out) throw std::runtime_error("cannot write the generated id secret to " + path);
   spdlog::info("generated ids.secret and kept it in {}", path);
   return s;
+}
+
+std::unique_ptr<jobs::store> open_store(const config::store_config& sc) {
+  if (sc.kind == "memory") return jobs::make_memory_store();
+  if (sc.kind == "redis") {
+    auto o = *jobs::parse_redis_url(sc.url);  // the config checked it
+    o.prefix = sc.prefix;
+    auto s = jobs::open_redis_store(o);
+    // A fleet's pods may start before their Redis does: wait for it (nothing listens until
+    // then, so the replica is not ready). Once running, an outage is answered with 503.
+    for (int attempt = 0;; ++attempt) {
+      try {
+        s->ping();
+        spdlog::info("store: Redis at {}:{} db {}, prefix '{}'", o.host, o.port, o.db, o.prefix);
+        break;
+      } catch (const std::exception&) {
+        if (attempt == 0) spdlog::warn("store: Redis at {}:{} does not answer yet; waiting for it", o.host, o.port);
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      }
+    }
+    return s;
+  }
+  return jobs::open_sqlite_store(sc.path, sc.sync == "full");
 }
 
 asio::awaitable<void> probe(http::client& c, std::string url, int* status) {
@@ -155,10 +184,10 @@ int main(int argc, char** argv) {
                  cfg->listen_host);
 
   try {
-    std::unique_ptr<jobs::store> st =
-        cfg->store.kind == "memory" ? jobs::make_memory_store() : jobs::open_sqlite_store(cfg->store.path, cfg->store.sync == "full");
-    auto store = std::make_shared<jobs::async_store>(std::move(st));
-    auto secret = resolve_id_secret(*cfg);
+    auto st = open_store(cfg->store);
+    auto secret = resolve_id_secret(*cfg, *st);
+    // A networked store gets a thread (and a connection) per concurrent call.
+    auto store = std::make_shared<jobs::async_store>(std::move(st), cfg->store.kind == "redis" ? 4 : 1);
 
     unsigned threads = cfg->threads ? cfg->threads : std::max(1u, std::thread::hardware_concurrency());
     asio::io_context ioc(static_cast<int>(threads));

@@ -1,5 +1,7 @@
 #include "context.hpp"
 
+#include "fleet.hpp"
+
 #include "videogate/api/error_table.hpp"
 #include "videogate/api/video.hpp"
 #include "videogate/core/clock.hpp"
@@ -18,43 +20,21 @@ gateway::gateway(service_deps deps)
       caller(std::make_shared<routing::upstream_caller>(d.client, d.metrics)),
       refresher(std::make_shared<jobs::refresher>(d.store, caller, d.metrics)),
       watcher(std::make_shared<jobs::watcher>(live, d.store, refresher, ids)),
-      creates(std::make_unique<jobs::memory_coalescer<http::response>>()) {
+      creates(std::make_unique<jobs::memory_coalescer<http::response>>()),
+      stamps(std::make_shared<key_stamps>()) {
   keep_key_states(*live->snapshot());
 }
-
-namespace {
-
-// Key deadlines live on the steady clock; the store keeps wall-clock time, which means the
-// same after a restart.
-std::int64_t to_wall_ms(routing::key_clock::time_point t) {
-  if (t == routing::key_clock::time_point{}) return 0;
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(t - routing::key_clock::now());
-  return clock::now_ms() + left.count();
-}
-routing::key_clock::time_point from_wall_ms(std::int64_t ms) {
-  if (ms == 0) return {};
-  return routing::key_clock::now() + std::chrono::milliseconds(ms - clock::now_ms());
-}
-
-}  // namespace
 
 void gateway::keep_key_states(routing::router& rt) {
   for (auto& up : rt.upstreams()) {
     auto& ledger = *up->keys().ledger();
     std::lock_guard lk(ledger.mu);
     if (ledger.observer) continue;
-    ledger.observer = [store = d.store, name = up->cfg().name](const routing::key_ref& k, const routing::key_state& s) {
-      jobs::key_state_record r;
-      r.upstream = name;
-      r.key_fp = k.fp;
-      r.health = static_cast<int>(s.health);
-      r.until_ms = to_wall_ms(s.until);
-      r.since_ms = to_wall_ms(s.since);
-      r.reason = s.reason;
-      r.step_s = s.step.count();
-      r.rate_limit_streak = s.rate_limit_streak;
-      r.transient_streak = s.transient_streak;
-      store->save_key_state_later(std::move(r));
+    ledger.observer = [store = d.store, stamps = stamps, name = up->cfg().name](const routing::key_ref& k,
+                                                                               const routing::key_state& s) {
+      auto now = clock::now_ms();
+      stamps->set(name, k.fp, now);
+      store->save_key_state_later(record_of(name, k.fp, s, now));
     };
   }
 }
@@ -64,15 +44,8 @@ void gateway::restore_key_states() {
   for (auto& r : d.store->blocking().key_states()) {
     auto up = snap->find(r.upstream);
     if (!up || r.health < 0 || r.health > 2) continue;
-    routing::key_state s;
-    s.health = static_cast<routing::key_health>(r.health);
-    s.until = from_wall_ms(r.until_ms);
-    s.since = from_wall_ms(r.since_ms);
-    s.reason = r.reason;
-    s.step = std::chrono::seconds(std::clamp<std::int64_t>(r.step_s, 0, 86'400));
-    s.rate_limit_streak = r.rate_limit_streak;
-    s.transient_streak = r.transient_streak;
-    up->keys().restore(r.key_fp, s);
+    stamps->advance(r.upstream, r.key_fp, r.updated_ms);
+    up->keys().restore(r.key_fp, state_of(r));
   }
 }
 

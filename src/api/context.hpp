@@ -26,6 +26,8 @@ namespace videogate::observe { class metrics; }
 
 namespace videogate::api {
 
+class key_stamps;
+
 /// The gateway's parts, made once by `service` and shared by every request.
 struct gateway {
   explicit gateway(service_deps deps);
@@ -38,6 +40,8 @@ struct gateway {
   std::shared_ptr<jobs::watcher> watcher;
   /// In-flight idempotent creates: the same (client, Idempotency-Key) runs once.
   std::unique_ptr<jobs::coalescer<http::response>> creates;
+  /// When each key's state last changed (fleet.hpp): shared states are taken only when newer.
+  std::shared_ptr<key_stamps> stamps;
 
   /// Reloads the config (SIGHUP, POST /admin/reload): routing::live swaps it, then the
   /// service's on_reload hook and the reload metric. Any thread.

@@ -36,6 +36,7 @@ asio::awaitable<http::response> dispatch(gateway& g, http::request& req, context
     ctx.route = "/" + seg[0];
     if (m != "GET") co_return method_not_allowed("GET");
     if (seg[0] == "metrics") co_return metrics_page(g, *ctx.snap);
+    if (seg[0] == "readyz") co_return co_await readiness(g);
     co_return health(seg[0]);
   }
   if (!seg.empty() && seg[0] == "admin") {

@@ -33,6 +33,17 @@ http::response health(std::string_view which) {
   return json_response(200, which == "healthz" ? R"({"status":"ok"})" : R"({"status":"ready"})");
 }
 
+boost::asio::awaitable<http::response> readiness(gateway& g) {
+  if (g.store().shared()) {
+    try {
+      co_await g.store().ping();
+    } catch (const std::exception&) {
+      co_return json_response(503, R"({"status":"not ready","reason":"the shared store (Redis) does not answer"})");
+    }
+  }
+  co_return health("readyz");
+}
+
 // GET /metrics
 http::response metrics_page(const gateway& g, const routing::router& rt) {
   http::response r;

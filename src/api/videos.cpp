@@ -1,12 +1,18 @@
 #include "videos.hpp"
 
+#include "fleet.hpp"
+
 #include "videogate/api/video.hpp"
 #include "videogate/core/clock.hpp"
 #include "videogate/dialects/dialect.hpp"
 #include "videogate/observe/metrics.hpp"
 #include "videogate/routing/failover.hpp"
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include <charconv>
 #include <cmath>
@@ -72,7 +78,15 @@ asio::awaitable<create_result> record_new_job(gateway& g, context& ctx, routing:
   if (!j.terminal()) up.keys().job_started(key.fp);
   j.seconds = st.seconds && !st.seconds->empty() ? *st.seconds : n.seconds;
   j.updated_at_ms = clock::now_ms();
-  co_await g.store().put(j);
+  try {
+    co_await g.store().put(j);
+  } catch (const error_exception& e) {
+    // The vendor made the job and the store just went away: the client still gets the job's
+    // id (it routes itself; a poll rebuilds the record), never a second create on retry.
+    if (e.err.code != errc::store_unavailable) throw;
+    spdlog::warn("request {}: the store went away after upstream {} made job {}; answering the job without its record",
+                 ctx.request_id, j.upstream, j.id);
+  }
   g.metrics().job_created(j.upstream);
   co_return create_result{video_response(*ctx.snap, j), create_result::kind::created, j.id, {}};
 }
@@ -120,14 +134,26 @@ asio::awaitable<create_result> create_new(gateway& g, result<create_request> par
       plan.upstream_unusable(call.error());
       continue;
     }
+    // A fleet: the key states other replicas learnt first (a 429 there cools the key here),
+    // and max_jobs_per_key judged by the shared store rather than this process's counts.
+    bool fleet = g.store().shared();
+    co_await pull_key_states(g, *up);
     auto now = routing::key_clock::now();
-    auto choice = up->keys().candidates(now);
+    auto choice = up->keys().candidates(now, !fleet);
     plan.upstream_keys(choice, now, ucfg.poll_interval);
     // A picked probe is answered (reported) or given back (guard), whatever ends this request.
     std::vector<routing::probe_guard> probes;
     for (auto& k : choice.keys)
       if (k.probe) probes.emplace_back(&up->keys(), k.key);
     for (auto& pick : choice.keys) {
+      fleet_claim claim;
+      if (!co_await claim_for_attempt(g, *up, pick, claim)) {
+        // Another replica holds this key's last slot (or its probe): as a capped key here.
+        routing::key_pool::choice capped;
+        capped.capped = true;
+        plan.upstream_keys(capped, now, ucfg.poll_interval);
+        continue;
+      }
       auto r = co_await g.caller->send(*up, "create", *call, pick.key);
       result<dialects::job_state> st =
           r ? up->dialect().read_create(r->status, r->headers, r->body) : result<dialects::job_state>(r.error());
@@ -136,14 +162,20 @@ asio::awaitable<create_result> create_new(gateway& g, result<create_request> par
         for (auto& p : probes)
           if (p.key() == pick.key) p.answered();  // the report below settles it
       routing::report_result(*up, pick.key, st, pick.probe);
+      if (fleet && !st) co_await push_key_state(g, *up, *pick.key);
       if (st) {
         ctx.upstream = ucfg.name;
         ctx.key_fp = pick.key->fp;
         // Named, not a braced temporary inside the co_await expression: GCC 12 destroys such
         // temporaries twice.
         new_job n{cr.model, cr.prompt, cr.size, seconds, std::nullopt, idempotency_key};
-        co_return co_await record_new_job(g, ctx, *up, *pick.key, *st, std::move(n));
+        auto made = co_await record_new_job(g, ctx, *up, *pick.key, *st, std::move(n));
+        // The stored job now counts against the key's cap on its own.
+        co_await release_claim(g, claim, made.outcome != create_result::kind::created);
+        co_return made;
       }
+      bool maybe_made = routing::classify_attempt(st.error()) == routing::attempt_kind::unknown_outcome;
+      co_await release_claim(g, claim, maybe_made);
       auto next = plan.attempt_failed(ucfg.name, st.error());
       if (next == routing::failover_plan::step::stop) {
         auto e = plan.outcome();
@@ -199,7 +231,20 @@ asio::awaitable<http::response> create_idempotent(gateway& g, http::request& req
   rec.key = idem;
   rec.fingerprint = request_fingerprint(parsed, req);
   rec.created_at = now;
-  if (auto prior = co_await g.store().claim_idempotency(rec, window_start)) {
+  auto prior = co_await g.store().claim_idempotency(rec, window_start);
+  // A fleet: another replica may be sending this very create now. Its record says pending
+  // until it settles; wait for that (within this request's time) rather than answer "may exist".
+  if (g.store().shared()) {
+    auto patience = std::chrono::duration_cast<std::chrono::seconds>(ctx.snap->cfg().limits.request_timeout).count();
+    asio::steady_timer wait(co_await asio::this_coro::executor);
+    while (prior && prior->status == jobs::idempotency_record::state::pending && prior->fingerprint == rec.fingerprint &&
+           clock::now_s() - prior->created_at <= patience) {
+      wait.expires_after(std::chrono::milliseconds(50));
+      co_await wait.async_wait(asio::use_awaitable);
+      prior = co_await g.store().claim_idempotency(rec, window_start);  // ours now if the other let go
+    }
+  }
+  if (prior) {
     if (prior->fingerprint != rec.fingerprint)
       co_return error_response(g, ctx, fail(errc::idempotency_key_reused,
                                             "This Idempotency-Key was used with a different request body in the last "
@@ -228,7 +273,15 @@ asio::awaitable<http::response> create_idempotent(gateway& g, http::request& req
     case create_result::kind::created:
       rec.status = jobs::idempotency_record::state::done;
       rec.video_id = res.video_id;
-      co_await g.store().settle_idempotency(rec);
+      try {
+        co_await g.store().settle_idempotency(rec);
+      } catch (const error_exception& e) {
+        // The job exists and the client hears it; a retry of the key finds the record
+        // pending and answers "may exist" rather than make a second job.
+        if (e.err.code != errc::store_unavailable) throw;
+        spdlog::warn("request {}: the store went away before the Idempotency-Key record of {} was settled",
+                     ctx.request_id, res.video_id);
+      }
       break;
     case create_result::kind::unknown:
       rec.status = jobs::idempotency_record::state::unknown;

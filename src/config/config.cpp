@@ -34,22 +34,22 @@ constexpr std::array<std::string_view, 4> limits_keys{"max_body_bytes", "request
 constexpr std::array<std::string_view, 3> client_keys{"name", "key", "models"};
 constexpr std::array<std::string_view, 1> admin_keys{"key"};
 constexpr std::array<std::string_view, 2> log_keys{"level", "format"};
-constexpr std::array<std::string_view, 3> store_keys{"kind", "path", "sync"};
+constexpr std::array<std::string_view, 5> store_keys{"kind", "path", "sync", "url", "prefix"};
 constexpr std::array<std::pair<std::string_view, std::string_view>, 2> store_syncs{{{"normal", "normal"}, {"full", "full"}}};
 constexpr std::array<std::string_view, 1> ids_keys{"secret"};
-constexpr std::array<std::string_view, 19> upstream_keys{
+constexpr std::array<std::string_view, 20> upstream_keys{
     "name",    "dialect",         "base_url", "request_format", "keys",
     "key_strategy", "max_jobs_per_key", "connect_timeout", "timeout", "poll_interval",
     "models",  "durations",       "defaults", "content",  "ca_file",
-    "job_ttl", "lost_after", "content_hosts", "allow_private_addresses"};
+    "job_ttl", "lost_after", "content_hosts", "allow_private_addresses", "max_polls_per_second"};
 constexpr std::array<std::string_view, 2> route_keys{"model", "upstreams"};
 
 constexpr std::array<std::pair<std::string_view, std::string_view>, 5> log_levels{{
     {"trace", "trace"}, {"debug", "debug"}, {"info", "info"}, {"warn", "warn"}, {"error", "error"}}};
 constexpr std::array<std::pair<std::string_view, std::string_view>, 2> log_formats{{
     {"text", "text"}, {"json", "json"}}};
-constexpr std::array<std::pair<std::string_view, std::string_view>, 2> store_kinds{{
-    {"sqlite", "sqlite"}, {"memory", "memory"}}};
+constexpr std::array<std::pair<std::string_view, std::string_view>, 3> store_kinds{{
+    {"sqlite", "sqlite"}, {"memory", "memory"}, {"redis", "redis"}}};
 constexpr std::array<std::pair<std::string_view, dialect_kind>, 3> dialects{{
     {"openai", dialect_kind::openai},
     {"unified", dialect_kind::unified},
@@ -182,6 +182,17 @@ class loader : public yaml_reader {
       cfg_.store.path = *s;
     }
     if (auto v = choice<std::string_view>(at(*e, "sync", f), store_syncs)) cfg_.store.sync = *v;
+    auto url = at(*e, "url", f);
+    if (auto s = text(url)) {
+      std::string why;
+      // The URL may carry a password: the message names what is wrong, never the URL.
+      if (!parse_redis_url(*s, &why))
+        fail(url, "is not a Redis URL: it " + why);
+      else
+        cfg_.store.url = *s;
+    }
+    auto prefix = at(*e, "prefix", f);
+    if (auto s = text(prefix)) cfg_.store.prefix = *s;
   }
 
   void parse_ids(const field& f) {
@@ -259,6 +270,8 @@ class loader : public yaml_reader {
     if (auto d = duration(at(*e, "connect_timeout", f), false)) u.connect_timeout = *d;
     if (auto d = duration(at(*e, "timeout", f), false)) u.timeout = *d;
     if (auto d = duration(at(*e, "poll_interval", f), true)) u.poll_interval = *d;
+    if (auto v = integer(at(*e, "max_polls_per_second", f), 0, 1'000'000))
+      u.max_polls_per_second = static_cast<std::uint32_t>(*v);
     parse_models(at(*e, "models", f), u, info);
     parse_durations(at(*e, "durations", f), u, info);
     if (auto defaults = mapping(at(*e, "defaults", f))) {

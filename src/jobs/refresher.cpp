@@ -119,6 +119,18 @@ asio::awaitable<result<job_record>> refresher::refresh(std::shared_ptr<routing::
     auto key = up->by_fingerprint(f.key_fp);
     if (!key)
       co_return fail(errc::no_upstream_available, "The upstream key that made this video is no longer configured.");
+    if (known) {
+      // One status call per job per poll_interval across a fleet (the lease), and at most
+      // max_polls_per_second to the upstream; a poll that may not ask answers what we know.
+      if (known->updated_at_ms > 0 && clock::now_ms() - known->updated_at_ms < up->cfg().poll_interval.count())
+        co_return *known;  // another replica asked while we waited for the store
+      if (self->store_->shared() &&
+          !co_await self->store_->take_lease("poll:" + id, std::max<std::int64_t>(up->cfg().poll_interval.count(), 1)))
+        co_return *known;
+      if (auto cap = static_cast<int>(up->cfg().max_polls_per_second);
+          cap > 0 && !co_await self->store_->take_poll_budget(up->cfg().name, cap))
+        co_return *known;
+    }
     auto r = co_await self->caller_->send(*up, "status", up->dialect().status(f.upstream_id), key);
     result<dialects::job_state> st =
         r ? up->dialect().read_status(r->status, r->headers, r->body) : result<dialects::job_state>(r.error());

@@ -44,12 +44,12 @@ bool key_pool::configured(std::string_view fp) const noexcept {
   return false;
 }
 
-key_pool::choice key_pool::candidates(key_clock::time_point now) {
+key_pool::choice key_pool::candidates(key_clock::time_point now, bool local_caps) {
   std::lock_guard lk(ledger_->mu);
   choice out;
   auto n = keys_.size();
   if (n == 0) return out;
-  auto cap = cfg_->max_jobs_per_key;
+  auto cap = local_caps ? cfg_->max_jobs_per_key : 0;
   std::vector<std::size_t> usable;
   std::optional<std::size_t> probe;
   for (std::size_t i = 0; i < n; ++i) {
@@ -119,7 +119,17 @@ void key_pool::report(const key_ref& key, key_event e, key_clock::time_point now
 
 void key_pool::restore(std::string_view fp, const key_state& st) {
   std::lock_guard lk(ledger_->mu);
-  if (auto s = ledger_->find(fp)) s->state = st;
+  if (auto s = ledger_->find(fp)) {
+    bool probing = s->state.probing;
+    s->state = st;
+    s->state.probing = probing;
+  }
+}
+
+std::optional<key_state> key_pool::state(std::string_view fp) const {
+  std::lock_guard lk(ledger_->mu);
+  if (auto s = ledger_->find(fp)) return s->state;
+  return std::nullopt;
 }
 
 void key_pool::release_probe(const key_ref& key) {

@@ -37,12 +37,30 @@ struct log_config {
 };
 
 struct store_config {
-  std::string kind = "sqlite";  ///< sqlite | memory
+  std::string kind = "sqlite";  ///< sqlite | memory | redis
   std::string path = "videogate.db";
+  std::string url = "redis://127.0.0.1:6379/0";  ///< redis: redis://[[user]:password@]host:port/db
+  std::string prefix = "videogate:";             ///< redis: key prefix (gateways may share a Redis)
   /// Added key. normal: an acknowledged job survives a crash or kill -9 of videogate (WAL,
   /// synchronous=NORMAL); full: it also survives power loss, at one fsync per write.
   std::string sync = "normal";
 };
+
+/// Where a Redis store is (store.url, store.prefix).
+struct redis_options {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  int db = 0;
+  std::string username;  ///< ACL user, empty for the default user
+  std::string password;  ///< empty: no AUTH
+  std::string prefix = "videogate:";
+  std::chrono::milliseconds connect_timeout{1000};
+  std::chrono::milliseconds command_timeout{2000};
+  int connections = 4;   ///< one per store thread
+};
+
+/// Parses `redis://[[user]:password@]host[:port][/db]`; an error message (never the password) on failure.
+std::optional<redis_options> parse_redis_url(const std::string& url, std::string* error = nullptr);
 
 struct ids_config {
   std::string secret;  ///< empty: generated once and kept beside the store
@@ -73,6 +91,7 @@ struct upstream_config {
   milliseconds connect_timeout{5'000};
   milliseconds timeout{60'000};
   milliseconds poll_interval{2'000};
+  std::uint32_t max_polls_per_second = 0;  ///< status calls to this upstream, whole fleet; 0 = no cap
   std::map<std::string, std::string> models;                ///< public -> upstream name
   std::map<std::string, std::vector<int>> durations;        ///< public model -> seconds
   std::map<std::string, default_value> defaults;            ///< vendor params

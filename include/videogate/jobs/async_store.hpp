@@ -25,8 +25,11 @@ namespace videogate::jobs {
 
 class async_store {
  public:
-  /// One thread: SQLite serialises writers anyway, and one thread keeps order simple.
-  explicit async_store(std::unique_ptr<store> s) : store_(std::move(s)), pool_(1) {}
+  /// One thread by default: SQLite serialises writers anyway, and one thread keeps order
+  /// simple. A networked store (Redis) takes more, one connection each, so that one slow
+  /// round trip does not hold up every other request.
+  explicit async_store(std::unique_ptr<store> s, std::size_t threads = 1)
+      : store_(std::move(s)), pool_(threads ? threads : 1) {}
   ~async_store() { pool_.join(); }
 
   /// Calls `f(store&)` on the store thread; exceptions propagate to the awaiting coroutine.
@@ -102,8 +105,36 @@ class async_store {
   auto release_idempotency(std::string client, std::string key) {
     return call([c = std::move(client), k = std::move(key)](store& s) { s.release_idempotency(c, k); });
   }
+  auto save_key_state(key_state_record k) {
+    return call([k = std::move(k)](store& s) { s.save_key_state(k); });
+  }
+  auto key_states_of(std::string upstream) {
+    return call([u = std::move(upstream)](store& s) { return s.key_states_of(u); });
+  }
+  auto take_lease(std::string name, std::int64_t ttl_ms) {
+    return call([n = std::move(name), ttl_ms](store& s) { return s.take_lease(n, ttl_ms); });
+  }
+  auto drop_lease(std::string name) {
+    return call([n = std::move(name)](store& s) { s.drop_lease(n); });
+  }
+  auto claim_slot(std::string upstream, std::string key_fp, int cap, std::string token, std::int64_t ttl_ms) {
+    return call([u = std::move(upstream), k = std::move(key_fp), cap, t = std::move(token), ttl_ms](store& s) {
+      return s.claim_slot(u, k, cap, t, ttl_ms);
+    });
+  }
+  auto release_slot(std::string upstream, std::string key_fp, std::string token) {
+    return call([u = std::move(upstream), k = std::move(key_fp), t = std::move(token)](store& s) { s.release_slot(u, k, t); });
+  }
+  auto take_poll_budget(std::string upstream, int per_second) {
+    return call([u = std::move(upstream), per_second](store& s) { return s.take_poll_budget(u, per_second); });
+  }
+  auto ping() {
+    return call([](store& s) { s.ping(); });
+  }
+  bool shared() const noexcept { return store_->shared(); }
+
   /// Saves a key state on the store thread without waiting (any thread; saves keep their
-  /// order). A failure is logged: the state in memory stays right, only a restart would miss it.
+  /// order on one store thread; a shared store keeps the newest). A failure is logged: the state in memory stays right, only a restart would miss it.
   void save_key_state_later(key_state_record k) {
     boost::asio::post(pool_, [this, k = std::move(k)] {
       try {

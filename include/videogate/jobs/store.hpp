@@ -1,13 +1,18 @@
 #pragma once
-/// @file The job store (DESIGN §4): SQLite by default, memory for tests.
+/// @file The job store (DESIGN §4): SQLite by default, memory for tests, Redis for a fleet of
+/// gateways (DESIGN §10).
 /// The interface is synchronous and blocking; callers on I/O threads go through
 /// `store_executor` (jobs/async_store.hpp), never call it directly.
 /// Implementations are thread-safe.
 
+#include "videogate/config/config.hpp"
 #include "videogate/core/schema.hpp"
 
+#include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -70,6 +75,8 @@ struct key_state_record {
   std::int64_t step_s = 0;
   int rate_limit_streak = 0;
   int transient_streak = 0;
+  /// unix ms of the change this record describes: a shared store keeps the newest (fleet).
+  std::int64_t updated_ms = 0;
 };
 
 struct list_query {
@@ -116,9 +123,45 @@ class store {
   /// Forgets a claimed key whose request certainly made nothing (refused, invalid): a retry may create.
   virtual void release_idempotency(const std::string& client, const std::string& key) = 0;
 
+  /// Keeps `k` (a shared store keeps it only if it is newer, by updated_ms, than the one it has).
   virtual void save_key_state(const key_state_record& k) = 0;
   virtual std::vector<key_state_record> key_states() = 0;
+  /// The key states of one upstream.
+  virtual std::vector<key_state_record> key_states_of(const std::string& upstream);
+
+  // ---- Decisions a fleet shares (DESIGN §10). A store of one process (memory, SQLite) takes
+  // ---- every lease and slot: the process decides alone, with its own locks and counts.
+
+  /// Whether several gateways share this store: callers then take caps, probes, polls and
+  /// key states through it rather than from their own memory.
+  virtual bool shared() const noexcept { return false; }
+  /// Takes the lease `name` for `ttl_ms` unless another holder has it (one vendor poll per job
+  /// per interval, one probe per key). Returns whether this process holds it now.
+  virtual bool take_lease(const std::string& name, std::int64_t ttl_ms);
+  /// Gives back a lease this process holds (another holder's is left alone).
+  virtual void drop_lease(const std::string& name);
+  /// Reserves one of `cap` slots of a key for a create about to be sent: unfinished jobs of the
+  /// key plus live reservations stay below `cap`. The reservation ends at `ttl_ms` from now,
+  /// or when released; a job stored unfinished with this key counts on its own.
+  virtual bool claim_slot(const std::string& upstream, const std::string& key_fp, int cap, const std::string& token,
+                          std::int64_t ttl_ms);
+  virtual void release_slot(const std::string& upstream, const std::string& key_fp, const std::string& token);
+  /// One of the `per_second` status calls `upstream` may get in the current second (all
+  /// gateways sharing the store together). Thread-safe; a local store counts this process.
+  virtual bool take_poll_budget(const std::string& upstream, int per_second);
+  /// Throws when the store cannot be reached (readiness).
+  virtual void ping() {}
+  /// The id secret the gateways share: `candidate` unless one is already kept (then that one).
+  virtual std::string shared_secret(const std::string& candidate) { return candidate; }
+
+ private:
+  std::mutex budget_mu_;
+  std::map<std::string, std::pair<std::int64_t, int>> budget_;  ///< upstream -> (second, calls)
 };
+
+/// Where a Redis store is: config::redis_options (store.url, store.prefix).
+using config::parse_redis_url;
+using config::redis_options;
 
 /// Opens (creating if needed) a SQLite store at `path` in WAL mode. `power_safe`: fsync every
 /// commit (synchronous=FULL); otherwise commits survive a process crash or kill -9 but the
@@ -126,5 +169,9 @@ class store {
 /// Throws std::runtime_error with a clear message if it cannot.
 std::unique_ptr<store> open_sqlite_store(const std::string& path, bool power_safe = false);
 std::unique_ptr<store> make_memory_store();
+/// A store in Redis, shared by every gateway that names the same server and prefix. Connects
+/// lazily and again after a failure: a call while Redis is unreachable throws error_exception
+/// with errc::store_unavailable. Thread-safe (a connection per concurrent caller).
+std::unique_ptr<store> open_redis_store(const redis_options& opts);
 
 }  // namespace videogate::jobs

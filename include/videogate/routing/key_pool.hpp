@@ -87,7 +87,9 @@ class key_pool {
     std::optional<key_clock::time_point> soonest;  ///< when a cooling key is usable again
     bool capped = false;                           ///< some usable key was skipped for its cap
   };
-  choice candidates(key_clock::time_point now);
+  /// `local_caps` false: max_jobs_per_key is not judged from this process's counts (a fleet
+  /// claims capped slots in its shared store instead).
+  choice candidates(key_clock::time_point now, bool local_caps = true);
 
   /// What a request with `key` taught us (any operation, including polls).
   /// `probe`: the answer is to the half-open request this pool handed out (pick::probe).
@@ -95,8 +97,11 @@ class key_pool {
               std::optional<std::chrono::seconds> retry_after = std::nullopt, bool probe = false);
   /// A probe that was picked but not sent (the request ended before): let another probe go.
   void release_probe(const key_ref& key);
-  /// Puts back a state kept from before a restart (DESIGN §4).
+  /// Puts back a state kept from before a restart (DESIGN §4), or one another gateway of a
+  /// fleet learnt (DESIGN §10). A probe this process has in flight stays marked.
   void restore(std::string_view fp, const key_state& s);
+  /// The state of a key of the ledger, if it has one.
+  std::optional<key_state> state(std::string_view fp) const;
 
   void request_started(const key_ref& key);
   void request_finished(const key_ref& key);
