@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages videogate needs to build and test, only those missing.
-# Usage: scripts/install-deps.sh [--tests]   (--tests adds GoogleTest and Node.js for the e2e suite)
+# Usage: scripts/install-deps.sh [--tests]   (--tests adds GoogleTest, Node.js for the e2e suite and
+# redis-server, which the fleet tests start on a free loopback port)
 set -euo pipefail
 
 pkgs=(build-essential cmake ccache pkg-config
@@ -8,6 +9,9 @@ pkgs=(build-essential cmake ccache pkg-config
       libyaml-cpp-dev libspdlog-dev libssl-dev libsqlite3-dev libhiredis-dev ca-certificates curl openssl)
 if [[ "${1:-}" == "--tests" ]]; then
   pkgs+=(libgtest-dev libgmock-dev)
+  # The fleet tests (store.kind: redis) start their own redis-server in a temp dir; the package's
+  # own service is not used by them.
+  pkgs+=(redis-server)
   # The e2e suite runs the official openai SDK on Node.js; keep a Node that is already there.
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
   command -v npm >/dev/null 2>&1 || pkgs+=(npm)

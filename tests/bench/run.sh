@@ -6,6 +6,8 @@
 # Each contender runs pinned to CPU 1 with one worker (videogate threads: 1, nginx
 # worker_processes 1, Portkey is one Node process); wrk and the simulated vendor share CPU 0.
 # Prints a Markdown table with the ratios videogate/nginx and videogate/Portkey.
+# FLEET=1 then runs tests/bench/fleet.sh with the same seconds and connections (the fleet row:
+# two replicas on one Redis against one on SQLite), once this script's processes are stopped.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 dur="${1:-10}"
@@ -263,3 +265,10 @@ echo "| ↳ RSS before → peak while streaming (KiB) | $(field content_direct 6
 per() { awk -v b="$(field "$1" 1)" -v a="$(field "$1" 2)" -v n="$idle_n" 'BEGIN { if (b == "") print "-"; else printf "%.1f", (a - b) / n }'; }
 echo "| $idle_n idle keep-alive connections: KiB each | - | $(per idle_videogate) | $(per idle_nginx) | $(per idle_portkey) | | |"
 echo "| ↳ still open after 1 s | - | $(field idle_videogate 3) | $(field idle_nginx 3) | $(field idle_portkey 3) | | |"
+
+if [[ "${FLEET:-0}" == 1 ]]; then
+  cleanup
+  trap - EXIT
+  echo
+  tests/bench/fleet.sh "$dur" "$conns"
+fi

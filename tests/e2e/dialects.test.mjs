@@ -32,7 +32,7 @@ let client;
 
 before(async () => {
   stack = await startStack();
-  client = new OpenAI({ baseURL: stack.baseURL, apiKey: CLIENT_KEY, maxRetries: 0 });
+  client = new OpenAI({ baseURL: stack.baseURL, fetch: stack.fetch, apiKey: CLIENT_KEY, maxRetries: 0 });
 });
 
 const e2e = testWithLogs(() => stack);
@@ -260,7 +260,7 @@ e2e('[freesora] storyboard through the SDK: shots as one JSON string field', asy
 e2e('[freesora] storyboard as an application/json create', async () => {
   // What the SDKs sent before they switched to multipart.
   await checkStoryboard(async () => {
-    const res = await fetch(`${stack.baseURL}/videos`, {
+    const res = await (stack.fetch ?? fetch)(`${stack.baseURL}/videos`, {
       method: 'POST',
       headers: { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'sora-2-pro-freesora', prompt: 'storyboard', size: '1280x720', shots: SHOTS }),

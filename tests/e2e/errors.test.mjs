@@ -37,8 +37,8 @@ let limited;
 
 before(async () => {
   stack = await startStack();
-  client = new OpenAI({ baseURL: stack.baseURL, apiKey: CLIENT_KEY, maxRetries: 0 });
-  limited = new OpenAI({ baseURL: stack.baseURL, apiKey: LIMITED_CLIENT_KEY, maxRetries: 0 });
+  client = new OpenAI({ baseURL: stack.baseURL, fetch: stack.fetch, apiKey: CLIENT_KEY, maxRetries: 0 });
+  limited = new OpenAI({ baseURL: stack.baseURL, fetch: stack.fetch, apiKey: LIMITED_CLIENT_KEY, maxRetries: 0 });
 });
 
 const e2e = testWithLogs(() => stack);
@@ -57,9 +57,12 @@ const badRequest = (code, param) => ({
   param,
 });
 
-/** A plain HTTP call, for what the SDK cannot send (wrong content type, no auth, own headers). */
+/**
+ * A plain HTTP call, for what the SDK cannot send (wrong content type, no auth, own headers);
+ * spread over the replicas like the SDK's calls in fleet mode.
+ */
 async function raw(pathname, { method = 'GET', headers = {}, body } = {}) {
-  const res = await fetch(`${stack.gatewayUrl}${pathname}`, { method, headers, body });
+  const res = await (stack.fetch ?? fetch)(`${stack.gatewayUrl}${pathname}`, { method, headers, body });
   const text = await res.text();
   assertNoSecrets(text);
   return { res, text };
@@ -125,7 +128,7 @@ e2e('400 invalid_value for a list limit above 100', async () => {
 // --- 401 / 403 -----------------------------------------------------------------------------------
 
 e2e('401 invalid_api_key for a wrong client key', async () => {
-  const stranger = new OpenAI({ baseURL: stack.baseURL, apiKey: 'not-a-client-key', maxRetries: 0 });
+  const stranger = new OpenAI({ baseURL: stack.baseURL, fetch: stack.fetch, apiKey: 'not-a-client-key', maxRetries: 0 });
   await expectApiError(stranger.videos.list(), {
     status: 401,
     ErrorClass: AuthenticationError,

@@ -1,13 +1,19 @@
 // Harness for the end-to-end suite: starts the simulated vendor and the real videogate binary
 // on loopback (port 0), writes a throwaway config, and stops only the processes it started.
 //
+// Fleet mode (VIDEOGATE_E2E_FLEET=1, DESIGN §10): a redis-server of its own on a free loopback
+// port in the temp dir, and two videogate replicas reading one config (store.kind: redis, a
+// per-run prefix, one ids.secret); `stack.fetch` sends each call to the next replica in turn.
+//
 // Only node built-ins are imported here, so a missing node_modules is reported by loadSdk()
 // with a clear message instead of a module-resolution stack trace.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +39,11 @@ export const FIXTURES_DIR = envPath('VIDEOGATE_FIXTURES_DIR', '../fixtures');
 const START_TIMEOUT_MS = Number(process.env.VIDEOGATE_E2E_START_TIMEOUT_MS ?? 10_000);
 const STOP_TIMEOUT_MS = 5_000;
 const VERBOSE = process.env.VIDEOGATE_E2E_VERBOSE === '1';
+
+/** Two replicas on one Redis instead of one gateway on SQLite. */
+export const FLEET = process.env.VIDEOGATE_E2E_FLEET === '1';
+export const FLEET_REPLICAS = 2;
+const REDIS_START_ATTEMPTS = 5;
 
 export const CLIENT_KEY = 'test-client-key';
 export const LIMITED_CLIENT_KEY = 'limited-client-key';
@@ -338,6 +349,16 @@ function installExitHook() {
   });
 }
 
+/** `name` as an absolute path: itself if it names a file, else the first match on PATH. */
+function onPath(name) {
+  if (name.includes('/')) return path.resolve(process.cwd(), name);
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const candidate = path.join(dir || '.', name);
+    if (existsSync(candidate)) return candidate;
+  }
+  return name; // spawnUntilReady reports it missing
+}
+
 /**
  * Spawns `bin args` and resolves once a line of its output matches `ready`.
  * Fails after START_TIMEOUT_MS, or when the process exits first, with what it printed.
@@ -432,19 +453,132 @@ function hostForUrl(host) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Redis (fleet mode)
+
+/** A loopback port that was free a moment ago: listen on port 0, read the port, close. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once a PING on 127.0.0.1:port answers +PONG; rejects after `timeoutMs`. */
+async function redisPing(port, timeoutMs = START_TIMEOUT_MS) {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  for (;;) {
+    const answer = await new Promise((resolve) => {
+      const socket = net.connect({ host: '127.0.0.1', port });
+      let got = '';
+      const done = (value) => {
+        socket.destroy();
+        resolve(value);
+      };
+      socket.setTimeout(1_000, () => done('timeout'));
+      socket.on('error', (err) => done(err.code ?? err.message));
+      socket.on('connect', () => socket.write('*1\r\n$4\r\nPING\r\n'));
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk) => {
+        got += chunk;
+        if (got.includes('\r\n')) done(got.trim());
+      });
+    });
+    if (answer === '+PONG') return;
+    last = answer;
+    if (Date.now() > deadline) throw new Error(`redis-server on port ${port} answered no PONG within ${timeoutMs} ms (last: ${last})`);
+    await sleep(50);
+  }
+}
+
+/**
+ * redis-server on a free loopback port with its files in `dir`, persisting as DESIGN §10 asks
+ * (append-only file, no RDB snapshots). The port is picked, then bound by redis-server: another
+ * process may take it in between, so a start that fails is tried again on a new port.
+ */
+async function startRedis(dir) {
+  const bin = onPath(process.env.VIDEOGATE_REDIS_SERVER || 'redis-server');
+  if (!existsSync(bin)) {
+    throw new Error(`redis-server not found (${bin}): install it (scripts/install-deps.sh --tests) or set VIDEOGATE_REDIS_SERVER`);
+  }
+  await mkdir(dir, { recursive: true });
+  let lastError;
+  for (let attempt = 1; attempt <= REDIS_START_ATTEMPTS; attempt++) {
+    const port = await freePort();
+    let proc;
+    try {
+      ({ proc } = await spawnUntilReady(
+        'redis-server',
+        bin,
+        ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--daemonize', 'no'],
+        /Ready to accept connections/,
+        process.env,
+      ));
+      await redisPing(port);
+      proc.port = port;
+      proc.url = `redis://127.0.0.1:${port}/0`;
+      return proc;
+    } catch (err) {
+      await stopProcess(proc);
+      lastError = err;
+    }
+  }
+  throw new Error(`redis-server did not start in ${REDIS_START_ATTEMPTS} attempts; the last failure: ${lastError.message}`);
+}
+
+/**
+ * A `fetch` for the SDK (its `fetch` option) and for plain calls: each call goes to the next
+ * origin in turn, whatever origin its URL names (the SDK keeps one baseURL). `calls[i]` counts
+ * the calls sent to `origins[i]`.
+ */
+function alternatingFetch(origins) {
+  let next = 0;
+  const calls = origins.map(() => 0);
+  const altFetch = (input, init) => {
+    const i = next;
+    next = (next + 1) % origins.length;
+    calls[i] += 1;
+    const isRequest = typeof input === 'object' && !(input instanceof URL);
+    const url = new URL(isRequest ? input.url : String(input));
+    const to = new URL(origins[i]);
+    url.protocol = to.protocol;
+    url.host = to.host;
+    return fetch(isRequest ? new Request(url, input) : url, init);
+  };
+  return { fetch: altFetch, calls };
+}
+
+// ---------------------------------------------------------------------------------------------
 // The stack
 
 /**
- * Starts the mock vendor and videogate. Options:
+ * Starts the mock vendor and videogate (in fleet mode: redis-server and FLEET_REPLICAS replicas
+ * of videogate on one config). Options:
  * - `upstreams(mockUrl)`: the upstream list (default: defaultUpstreams + every DIALECTS entry's)
  * - `configure(config)`: last chance to change the config object before it is written
- * Returns { baseURL, gatewayUrl, mockUrl, tmpDir, configPath, mockRequests(), mockReset(),
- *           completeMockJob(id), logs(), stop() }.
+ * Returns { baseURL, gatewayUrl, gatewayUrls, fetch, fleet, mockUrl, tmpDir, configPath,
+ *           mockRequests(), mockReset(), completeMockJob(id), logs(), stop() }.
+ * `fetch` is undefined with one gateway; in fleet mode it sends each call to the next replica,
+ * and clients take it as the SDK's `fetch` option (baseURL and gatewayUrl name the first).
  */
 export async function startStack(options = {}) {
   const tmpDir = await mkdtemp(path.join(os.tmpdir(), 'videogate-e2e-'));
   let mock;
-  let gateway;
+  let redis;
+  const gateways = [];
+  const stopAll = async () => {
+    const exits = [];
+    for (const g of gateways) exits.push(await stopProcess(g));
+    const redisExit = await stopProcess(redis);
+    const mockExit = await stopProcess(mock);
+    await rm(tmpDir, { recursive: true, force: true });
+    return { gateway: exits[0], gateways: exits, redis: redisExit, mock: mockExit };
+  };
   try {
     const env = { ...process.env, VIDEOGATE_FIXTURES_DIR: FIXTURES_DIR };
     ({ proc: mock } = await spawnUntilReady(
@@ -457,6 +591,7 @@ export async function startStack(options = {}) {
       proc.url = `http://${hostForUrl(match[1])}:${match[2]}`;
       return { proc };
     }));
+    if (FLEET) redis = await startRedis(path.join(tmpDir, 'redis'));
 
     const upstreams = options.upstreams
       ? options.upstreams(mock.url)
@@ -468,32 +603,53 @@ export async function startStack(options = {}) {
         { name: 'app', key: CLIENT_KEY, models: ['*'] },
         { name: 'limited', key: LIMITED_CLIENT_KEY, models: ['sora-2'] },
       ],
-      store: { kind: 'sqlite', path: path.join(tmpDir, 'videogate.db') },
+      // One Redis for the replicas; a prefix of this run's own, as two fleets sharing a Redis
+      // would have.
+      store: FLEET
+        ? {
+            kind: 'redis',
+            url: '${VIDEOGATE_E2E_REDIS_URL}',
+            prefix: `videogate-e2e-${process.pid}-${randomBytes(4).toString('hex')}:`,
+          }
+        : { kind: 'sqlite', path: path.join(tmpDir, 'videogate.db') },
       // Through the environment, as a deployment would (exercises ${VAR} expansion).
       ids: { secret: '${VIDEOGATE_E2E_ID_SECRET}' },
       log: { level: 'info' },
       upstreams,
     };
     options.configure?.(config);
+    // One file for every replica: with port 0 they do not even differ in `listen`.
     const configPath = path.join(tmpDir, 'videogate.yaml');
     await writeFile(configPath, `${toYaml(config)}\n`);
 
-    ({ proc: gateway } = await spawnUntilReady(
-      'videogate',
-      VIDEOGATE_BIN,
-      ['--config', configPath],
-      /listening on (\S+):(\d+)/,
-      { ...env, VIDEOGATE_E2E_ID_SECRET: ID_SECRET },
-    ).then(({ proc, match }) => {
-      proc.url = `http://${hostForUrl(match[1])}:${match[2]}`;
-      return { proc };
-    }));
+    const gatewayEnv = { ...env, VIDEOGATE_E2E_ID_SECRET: ID_SECRET };
+    if (redis) gatewayEnv.VIDEOGATE_E2E_REDIS_URL = redis.url;
+    const replicas = FLEET ? FLEET_REPLICAS : 1;
+    for (let i = 0; i < replicas; i++) {
+      const { proc } = await spawnUntilReady(
+        FLEET ? `videogate-${String.fromCharCode(97 + i)}` : 'videogate',
+        VIDEOGATE_BIN,
+        ['--config', configPath],
+        /listening on (\S+):(\d+)/,
+        gatewayEnv,
+      ).then(({ proc, match }) => {
+        proc.url = `http://${hostForUrl(match[1])}:${match[2]}`;
+        return { proc };
+      });
+      gateways.push(proc);
+    }
 
+    const gatewayUrls = gateways.map((g) => g.url);
+    const spread = FLEET ? alternatingFetch(gatewayUrls) : undefined;
     const mockUrl = mock.url;
     return {
-      gatewayUrl: gateway.url,
-      baseURL: `${gateway.url}/v1`,
+      fleet: FLEET,
+      gatewayUrl: gatewayUrls[0],
+      gatewayUrls,
+      baseURL: `${gatewayUrls[0]}/v1`,
+      fetch: spread?.fetch,
       mockUrl,
+      redisUrl: redis?.url,
       tmpDir,
       configPath,
       /** Everything the vendor received so far, oldest first. */
@@ -526,20 +682,21 @@ export async function startStack(options = {}) {
       logs(lines = 400) {
         return [
           ...mock.tail.slice(-lines).map((l) => `mock ${l}`),
-          ...gateway.tail.slice(-lines).map((l) => `videogate ${l}`),
+          ...(redis ? redis.tail.slice(-lines).map((l) => `redis ${l}`) : []),
+          ...gateways.flatMap((g) => g.tail.slice(-lines).map((l) => `${g.label} ${l}`)),
         ].join('\n');
       },
       async stop() {
-        const gatewayExit = await stopProcess(gateway);
-        const mockExit = await stopProcess(mock);
-        await rm(tmpDir, { recursive: true, force: true });
-        return { gateway: gatewayExit, mock: mockExit };
+        const exits = await stopAll();
+        // A fleet run whose calls all went to one replica proved nothing about the fleet.
+        if (spread && spread.calls.reduce((a, b) => a + b, 0) >= gatewayUrls.length) {
+          assert.ok(spread.calls.every((n) => n > 0), `calls per replica: ${spread.calls.join(', ')}`);
+        }
+        return exits;
       },
     };
   } catch (err) {
-    await stopProcess(gateway);
-    await stopProcess(mock);
-    await rm(tmpDir, { recursive: true, force: true });
+    await stopAll();
     throw err;
   }
 }

@@ -30,7 +30,7 @@ let client;
 
 before(async () => {
   stack = await startStack();
-  client = new OpenAI({ baseURL: stack.baseURL, apiKey: CLIENT_KEY, maxRetries: 0 });
+  client = new OpenAI({ baseURL: stack.baseURL, fetch: stack.fetch, apiKey: CLIENT_KEY, maxRetries: 0 });
 });
 
 const e2e = testWithLogs(() => stack);
@@ -204,7 +204,7 @@ e2e('list paginates with limit/after, auto-paginates, and orders asc/desc', asyn
   assert.deepEqual(ascIds, [...descIds].reverse(), 'asc is exactly desc reversed');
 
   // Another client's list never shows these jobs.
-  const limited = new OpenAI({ baseURL: stack.baseURL, apiKey: LIMITED_CLIENT_KEY, maxRetries: 0 });
+  const limited = new OpenAI({ baseURL: stack.baseURL, fetch: stack.fetch, apiKey: LIMITED_CLIENT_KEY, maxRetries: 0 });
   const theirs = [];
   for await (const v of limited.videos.list({ limit: 100 })) theirs.push(v.id);
   for (const id of mine) assert.ok(!theirs.includes(id), `${id} visible to another client`);
