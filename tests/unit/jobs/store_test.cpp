@@ -1054,58 +1054,34 @@ TEST(RedisStore, AcknowledgedWritesSurviveKill9) {
 
 // ---- store.url ------------------------------------------------------------------------------
 
-TEST(RedisUrl, HostPortAndDb) {
-  auto o = parse_redis_url("redis://cache.internal:6380/3");
-  ASSERT_TRUE(o);
-  EXPECT_EQ(o->host, "cache.internal");
-  EXPECT_EQ(o->port, 6380);
-  EXPECT_EQ(o->db, 3);
-  EXPECT_EQ(o->username, "");
-  EXPECT_EQ(o->password, "");
-}
-
-TEST(RedisUrl, DefaultPortAndDb) {
-  for (const char* url : {"redis://cache.internal", "redis://cache.internal/"}) {
-    SCOPED_TRACE(url);
-    auto o = parse_redis_url(url);
-    ASSERT_TRUE(o);
-    EXPECT_EQ(o->host, "cache.internal");
-    EXPECT_EQ(o->port, 6379);
-    EXPECT_EQ(o->db, 0);
+// redis://[[user]:password@]host[:port][/db]; a password holding '@' or ':' is written
+// percent-encoded, as in any URL.
+TEST(RedisUrl, Parses) {
+  struct want {
+    const char* url;
+    const char* host;
+    int port;
+    int db;
+    const char* username;
+    const char* password;
+  };
+  for (const want& w : {want{"redis://cache.internal:6380/3", "cache.internal", 6380, 3, "", ""},
+                        want{"redis://cache.internal", "cache.internal", 6379, 0, "", ""},
+                        want{"redis://cache.internal/", "cache.internal", 6379, 0, "", ""},
+                        want{"redis://127.0.0.1:7000", "127.0.0.1", 7000, 0, "", ""},
+                        want{"redis://:s3cret@h:1/2", "h", 1, 2, "", "s3cret"},
+                        want{"redis://user:s3cret@h/0", "h", 6379, 0, "user", "s3cret"},
+                        want{"redis://:p%40ss%3Aword@h:1/0", "h", 1, 0, "", "p@ss:word"}}) {
+    SCOPED_TRACE(w.url);
+    std::string error;
+    auto o = parse_redis_url(w.url, &error);
+    ASSERT_TRUE(o) << error;
+    EXPECT_EQ(o->host, w.host);
+    EXPECT_EQ(o->port, w.port);
+    EXPECT_EQ(o->db, w.db);
+    EXPECT_EQ(o->username, w.username);
+    EXPECT_EQ(o->password, w.password);
   }
-  auto o = parse_redis_url("redis://127.0.0.1:7000");
-  ASSERT_TRUE(o);
-  EXPECT_EQ(o->host, "127.0.0.1");
-  EXPECT_EQ(o->port, 7000);
-  EXPECT_EQ(o->db, 0);
-}
-
-TEST(RedisUrl, PasswordWithoutUser) {
-  auto o = parse_redis_url("redis://:s3cret@h:1/2");
-  ASSERT_TRUE(o);
-  EXPECT_EQ(o->username, "");
-  EXPECT_EQ(o->password, "s3cret");
-  EXPECT_EQ(o->host, "h");
-  EXPECT_EQ(o->port, 1);
-  EXPECT_EQ(o->db, 2);
-}
-
-TEST(RedisUrl, UserAndPassword) {
-  auto o = parse_redis_url("redis://user:s3cret@h/0");
-  ASSERT_TRUE(o);
-  EXPECT_EQ(o->username, "user");
-  EXPECT_EQ(o->password, "s3cret");
-  EXPECT_EQ(o->host, "h");
-  EXPECT_EQ(o->port, 6379);
-  EXPECT_EQ(o->db, 0);
-}
-
-// A password holding '@' or ':' is written percent-encoded, as in any URL.
-TEST(RedisUrl, PercentEncodedPassword) {
-  auto o = parse_redis_url("redis://:p%40ss%3Aword@h:1/0");
-  ASSERT_TRUE(o);
-  EXPECT_EQ(o->password, "p@ss:word");
-  EXPECT_EQ(o->host, "h");
 }
 
 TEST(RedisUrl, RefusesWhatIsNotARedisUrl) {
