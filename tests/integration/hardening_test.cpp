@@ -39,17 +39,6 @@ constexpr auto npos = std::string::npos;
 const char* admin = "Bearer admin-secret-key";
 const std::string body_4s = R"({"prompt":"a lighthouse at dusk","seconds":"4","size":"1280x720"})";
 
-/// Checks `pred` every 100 ms until it holds or `timeout` passes.
-template <class F>
-bool eventually(F pred, std::chrono::milliseconds timeout) {
-  auto deadline = clk::now() + timeout;
-  for (;;) {
-    if (pred()) return true;
-    if (clk::now() >= deadline) return false;
-    std::this_thread::sleep_for(100ms);
-  }
-}
-
 long long ms_since(clk::time_point t0) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(clk::now() - t0).count();
 }
@@ -98,30 +87,6 @@ videogate::http::client_response create(stack& s, const std::string& body = body
   return request("POST", s.gw("/v1/videos"), extra, body, timeout);
 }
 
-std::string id_of(const videogate::http::client_response& r) {
-  if (r.status != 200) return "";
-  return std::string(json::parse(r.body).at("id").as_string());
-}
-
-/// `error.code` of an OpenAI error body, or a short note saying why there is none.
-std::string error_code(const std::string& body) {
-  boost::system::error_code ec;
-  auto v = json::parse(body, ec);
-  if (ec || !v.is_object()) return "<not JSON: " + body.substr(0, 120) + ">";
-  auto* e = v.as_object().if_contains("error");
-  if (!e || !e->is_object()) return "<no error object>";
-  auto* c = e->as_object().if_contains("code");
-  return c && c->is_string() ? std::string(c->as_string()) : "<no error.code>";
-}
-
-std::string field(const std::string& body, const char* name) {
-  boost::system::error_code ec;
-  auto v = json::parse(body, ec);
-  if (ec || !v.is_object()) return "";
-  auto* f = v.as_object().if_contains(name);
-  return f && f->is_string() ? std::string(f->as_string()) : "";
-}
-
 /// The job as GET /v1/videos lists it (the store's view: listing never polls the vendor).
 std::optional<json::object> listed(stack& s, const std::string& id) {
   auto r = request("GET", s.gw("/v1/videos?limit=100"), {}, {}, 5s);
@@ -150,16 +115,6 @@ std::vector<std::string> vendor_creates(stack& s, const std::string& path = "/v1
   for (auto& r : vendor_log(s))
     if (r.method == "POST" && r.path == path) keys.push_back(r.key);
   return keys;
-}
-/// Status reads (any dialect's) the vendor received with `key`.
-int status_reads_with(stack& s, const std::string& key) {
-  int n = 0;
-  for (auto& r : vendor_log(s)) {
-    bool status = (r.method == "GET" && (r.path.starts_with("/v1/videos/") || r.path == "/v1/video/query")) ||
-                  (r.method == "POST" && r.path == "/api/video-generations/check-result");
-    if (status && r.key == key) ++n;
-  }
-  return n;
 }
 
 /// The state of a key in /admin/keys ("" when it is not listed).

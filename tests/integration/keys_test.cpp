@@ -23,13 +23,6 @@ videogate::http::client_response create(stack& s, videogate::http::header_list e
   return request("POST", s.gw("/v1/videos"), extra, R"({"prompt":"a calico cat playing a piano","seconds":"4"})");
 }
 
-int creates_with(stack& s, const std::string& key) {
-  int n = 0;
-  for (auto& r : vendor_log(s))
-    if (r.method == "POST" && r.path == "/v1/videos" && r.key == key) ++n;
-  return n;
-}
-
 json::object key_view(stack& s, const std::string& prefix) {
   auto r = request("GET", s.gw("/admin/keys"), {{"Authorization", "Bearer admin-secret-key"}});
   EXPECT_EQ(r.status, 200) << r.body;

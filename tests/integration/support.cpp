@@ -374,4 +374,44 @@ std::vector<seen> vendor_log(const stack& s) {
   return out;
 }
 
+int creates_with(const stack& s, const std::string& key) {
+  int n = 0;
+  for (auto& r : vendor_log(s))
+    if (r.method == "POST" && r.path == "/v1/videos" && r.key == key) ++n;
+  return n;
+}
+
+int status_reads_with(const stack& s, const std::string& key) {
+  int n = 0;
+  for (auto& r : vendor_log(s)) {
+    bool status = (r.method == "GET" && (r.path.starts_with("/v1/videos/") || r.path == "/v1/video/query")) ||
+                  (r.method == "POST" && r.path == "/api/video-generations/check-result");
+    if (status && r.key == key) ++n;
+  }
+  return n;
+}
+
+std::string id_of(const videogate::http::client_response& r) {
+  if (r.status != 200) return "";
+  return std::string(boost::json::parse(r.body).at("id").as_string());
+}
+
+std::string error_code(const std::string& body) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(body, ec);
+  if (ec || !v.is_object()) return "<not JSON: " + body.substr(0, 120) + ">";
+  auto* e = v.as_object().if_contains("error");
+  if (!e || !e->is_object()) return "<no error object>";
+  auto* c = e->as_object().if_contains("code");
+  return c && c->is_string() ? std::string(c->as_string()) : "<no error.code>";
+}
+
+std::string field(const std::string& body, const char* name) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(body, ec);
+  if (ec || !v.is_object()) return "";
+  auto* f = v.as_object().if_contains(name);
+  return f && f->is_string() ? std::string(f->as_string()) : "";
+}
+
 }  // namespace vgtest

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace vgtest {
@@ -126,5 +127,27 @@ struct seen {
 };
 /// Every request the vendor received, in order (from /_mock/requests).
 std::vector<seen> vendor_log(const stack& s);
+/// Creates (`POST /v1/videos`) the vendor received with `key`.
+int creates_with(const stack& s, const std::string& key);
+/// Status reads (any dialect's) the vendor received with `key`.
+int status_reads_with(const stack& s, const std::string& key);
+
+/// The id of a 200 Video answer, "" for any other answer.
+std::string id_of(const videogate::http::client_response& r);
+/// `error.code` of an OpenAI error body, or a short note saying why there is none.
+std::string error_code(const std::string& body);
+/// The string field `name` of a JSON object body ("" when there is none).
+std::string field(const std::string& body, const char* name);
+
+/// Checks `pred` every 100 ms until it holds or `timeout` passes.
+template <class F>
+bool eventually(F pred, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (pred()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
 
 }  // namespace vgtest

@@ -1,11 +1,17 @@
 #include "videogate/jobs/store.hpp"
 
+#include "redis_server.hpp"
+#include "videogate/core/clock.hpp"
+#include "videogate/core/error.hpp"
+
 #include <gtest/gtest.h>
 
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <set>
 #include <stdexcept>
@@ -48,6 +54,25 @@ struct sqlite_kind {
   static std::unique_ptr<store> open(const std::string& path) { return open_sqlite_store(path); }
 };
 
+/// A Redis store on `server` under a key prefix no other test of this process uses: tests on
+/// one server do not see each other's jobs, counts or leases.
+redis_options redis_at(const vgtest::redis_server& server) {
+  static std::atomic<int> counter{0};
+  redis_options o;
+  o.host = "127.0.0.1";
+  o.port = server.port();
+  o.db = 0;
+  o.prefix = "t" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + ":";
+  return o;
+}
+/// On the process's one redis-server (started on first use, stopped at exit).
+struct redis_kind {
+  static std::unique_ptr<store> open(const std::string&) { return open_redis_store(redis_at(vgtest::shared_redis_server())); }
+};
+/// Whether a store kind is shared by a fleet (DESIGN §10): the others decide alone.
+template <class Kind>
+constexpr bool shared_kind = std::is_same_v<Kind, redis_kind>;
+
 template <class Kind>
 class StoreTest : public ::testing::Test {
  protected:
@@ -57,12 +82,14 @@ class StoreTest : public ::testing::Test {
   std::unique_ptr<store> store_;
 };
 
-using store_kinds = ::testing::Types<memory_kind, sqlite_kind>;
+using store_kinds = ::testing::Types<memory_kind, sqlite_kind, redis_kind>;
 class kind_names {
  public:
   template <class T>
   static std::string GetName(int) {
-    return std::is_same_v<T, memory_kind> ? "memory" : "sqlite";
+    if constexpr (std::is_same_v<T, memory_kind>) return "memory";
+    if constexpr (std::is_same_v<T, sqlite_kind>) return "sqlite";
+    return "redis";
   }
 };
 TYPED_TEST_SUITE(StoreTest, store_kinds, kind_names);
@@ -477,7 +504,7 @@ namespace {
 
 template <class Kind>
 class StoreHardeningTest : public StoreTest<Kind> {};
-TYPED_TEST_SUITE(StoreHardeningTest, store_kinds);
+TYPED_TEST_SUITE(StoreHardeningTest, store_kinds, kind_names);
 
 // The job watcher pages through every unfinished job: none is left out past a first page.
 TYPED_TEST(StoreHardeningTest, UnfinishedPagesAfterASeq) {
@@ -589,6 +616,494 @@ TEST(SqliteStore, UpgradesASchema2File) {
   EXPECT_EQ(s->unfinished(10).size(), 1u);
   idempotency_record r{"A", "k", "f", idempotency_record::state::pending, "", "", 1};
   EXPECT_FALSE(s->claim_idempotency(r, 0));
+}
+
+}  // namespace
+}  // namespace videogate::jobs
+
+// ---- fleet decisions (DESIGN §10): leases, capped slots, poll budgets, shared key states ----
+// A store of one process (memory, SQLite) grants every lease and slot: that process decides
+// alone, with its own locks and counts. A Redis store decides for every gateway sharing it.
+
+namespace videogate::jobs {
+namespace {
+
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+template <class Kind>
+class StoreFleetTest : public StoreTest<Kind> {};
+TYPED_TEST_SUITE(StoreFleetTest, store_kinds, kind_names);
+
+/// Calls `take` every 20 ms until it returns true or 5 s pass; returns how long that took
+/// (from `since`), or nullopt when it never did.
+template <class F>
+std::optional<std::chrono::milliseconds> first_success(F take, steady::time_point since) {
+  while (steady::now() - since < 5s) {
+    if (take()) return std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - since);
+    std::this_thread::sleep_for(20ms);
+  }
+  return std::nullopt;
+}
+
+TYPED_TEST(StoreFleetTest, OnlyRedisIsShared) {
+  EXPECT_EQ(this->store_->shared(), shared_kind<TypeParam>);
+  EXPECT_NO_THROW(this->store_->ping());
+}
+
+TYPED_TEST(StoreFleetTest, LeaseIsHeldUntilDropped) {
+  auto& s = *this->store_;
+  ASSERT_TRUE(s.take_lease("poll:video_1", 60'000));
+  if constexpr (!shared_kind<TypeParam>) {
+    EXPECT_TRUE(s.take_lease("poll:video_1", 60'000)) << "a local store takes every lease";
+    s.drop_lease("poll:video_1");
+    EXPECT_TRUE(s.take_lease("poll:video_1", 60'000));
+    return;
+  }
+  EXPECT_FALSE(s.take_lease("poll:video_1", 60'000)) << "a lease is held until dropped or expired";
+  EXPECT_TRUE(s.take_lease("poll:video_2", 60'000)) << "each name is its own lease";
+  s.drop_lease("poll:video_1");
+  EXPECT_TRUE(s.take_lease("poll:video_1", 60'000)) << "a dropped lease is free";
+  EXPECT_NO_THROW(s.drop_lease("never-taken"));
+}
+
+TYPED_TEST(StoreFleetTest, LeaseEndsAtItsTtl) {
+  auto& s = *this->store_;
+  auto t0 = steady::now();
+  ASSERT_TRUE(s.take_lease("probe:vendor-a|fp", 300));
+  if constexpr (!shared_kind<TypeParam>) {
+    EXPECT_TRUE(s.take_lease("probe:vendor-a|fp", 300));
+    return;
+  }
+  EXPECT_FALSE(s.take_lease("probe:vendor-a|fp", 300));
+  auto freed = first_success([&] { return s.take_lease("probe:vendor-a|fp", 300); }, t0);
+  ASSERT_TRUE(freed) << "an expired lease is never taken again";
+  EXPECT_GE(freed->count(), 280) << "the lease ended before its 300 ms";
+}
+
+TYPED_TEST(StoreFleetTest, SlotsHoldTheCapWithReservations) {
+  auto& s = *this->store_;
+  auto claim = [&](int cap, const std::string& token) { return s.claim_slot("u", "fp", cap, token, 60'000); };
+  if constexpr (!shared_kind<TypeParam>) {
+    // The key pool of the one process counts; the store grants.
+    EXPECT_TRUE(claim(1, "r1"));
+    EXPECT_TRUE(claim(1, "r2"));
+    s.release_slot("u", "fp", "r1");
+    s.release_slot("u", "fp", "r2");
+    return;
+  }
+  ASSERT_TRUE(claim(1, "r1"));
+  EXPECT_FALSE(claim(1, "r2")) << "the only slot is reserved";
+  EXPECT_TRUE(s.claim_slot("u", "other-fp", 1, "r3", 60'000)) << "each key has its own slots";
+  EXPECT_TRUE(s.claim_slot("other-u", "fp", 1, "r4", 60'000)) << "each upstream has its own keys";
+  s.release_slot("u", "fp", "r1");
+  EXPECT_TRUE(claim(1, "r2")) << "a released reservation frees its slot";
+  s.release_slot("u", "fp", "r2");
+  EXPECT_TRUE(claim(2, "a"));
+  EXPECT_TRUE(claim(2, "b"));
+  EXPECT_FALSE(claim(2, "c")) << "two reservations fill a cap of 2";
+  s.release_slot("u", "fp", "a");
+  s.release_slot("u", "fp", "b");
+  EXPECT_NO_THROW(s.release_slot("u", "fp", "never-claimed"));
+}
+
+TYPED_TEST(StoreFleetTest, SlotsCountStoredUnfinishedJobs) {
+  if constexpr (!shared_kind<TypeParam>) GTEST_SKIP() << "a local store grants every slot (see SlotsHoldTheCapWithReservations)";
+  auto& s = *this->store_;
+  // make_job: upstream "u", key "fp".
+  auto free_at_cap_1 = [&] {
+    bool ok = s.claim_slot("u", "fp", 1, "probe", 60'000);
+    if (ok) s.release_slot("u", "fp", "probe");
+    return ok;
+  };
+  s.put(make_job("done", "A", 1, "completed"));
+  EXPECT_TRUE(free_at_cap_1()) << "a finished job holds no slot";
+
+  auto j = make_job("v1", "A", 2, "queued");
+  s.put(j);
+  EXPECT_FALSE(free_at_cap_1()) << "a stored unfinished job of the key takes its slot";
+  s.put(j);  // replaced, not counted twice
+  EXPECT_TRUE(s.claim_slot("u", "fp", 2, "r", 60'000)) << "one job and one reservation fit a cap of 2";
+  s.release_slot("u", "fp", "r");
+  EXPECT_TRUE(s.claim_slot("u", "other-fp", 1, "r", 60'000)) << "another key's slot is free";
+  s.release_slot("u", "other-fp", "r");
+  j.status = "in_progress";
+  ASSERT_TRUE(s.update(j));
+  EXPECT_FALSE(free_at_cap_1()) << "still unfinished";
+  j.status = "completed";
+  ASSERT_TRUE(s.update(j));  // how a poll ends a job
+  EXPECT_TRUE(free_at_cap_1()) << "an update to a terminal state frees the slot";
+
+  s.put(make_job("v2", "A", 3, "queued"));
+  EXPECT_FALSE(free_at_cap_1());
+  s.put(make_job("v2", "A", 3, "failed"));
+  EXPECT_TRUE(free_at_cap_1()) << "a terminal put frees the slot";
+
+  s.put(make_job("v3", "A", 4, "in_progress"));
+  EXPECT_FALSE(free_at_cap_1());
+  s.put(make_job("v3", "A", 4, "deleted"));  // how a delete ends a job: a tombstone
+  EXPECT_TRUE(free_at_cap_1()) << "a tombstone frees the slot";
+
+  s.put(make_job("v4", "A", 5, "queued"));
+  EXPECT_FALSE(free_at_cap_1());
+  ASSERT_TRUE(s.erase("v4"));
+  EXPECT_TRUE(free_at_cap_1()) << "an erased job holds no slot";
+
+  s.put_many({make_job("v5", "A", 6, "queued"), make_job("v6", "B", 7, "in_progress")});
+  EXPECT_FALSE(s.claim_slot("u", "fp", 2, "r", 60'000)) << "put_many counts each unfinished job";
+}
+
+TYPED_TEST(StoreFleetTest, SlotReservationEndsAtItsTtl) {
+  if constexpr (!shared_kind<TypeParam>) GTEST_SKIP() << "a local store grants every slot";
+  auto& s = *this->store_;
+  auto t0 = steady::now();
+  ASSERT_TRUE(s.claim_slot("u", "fp", 1, "r1", 300));
+  EXPECT_FALSE(s.claim_slot("u", "fp", 1, "r2", 300));
+  // A gateway that died between its claim and its create leaves a reservation that ends alone.
+  auto freed = first_success([&] { return s.claim_slot("u", "fp", 1, "r2", 60'000); }, t0);
+  ASSERT_TRUE(freed) << "an expired reservation still holds the slot";
+  EXPECT_GE(freed->count(), 280) << "the reservation ended before its 300 ms";
+}
+
+// max_polls_per_second: `per_second` status calls per upstream in one wall-clock second. A
+// local store counts this process; Redis counts every gateway sharing it.
+TYPED_TEST(StoreFleetTest, PollBudgetIsPerSecondAndPerUpstream) {
+  auto& s = *this->store_;
+  bool checked = false;
+  // A second boundary crossed midway restarts the count: that attempt says nothing, try again
+  // (with fresh upstream names, so the calls of the failed attempt do not count).
+  for (int attempt = 0; attempt < 5 && !checked; ++attempt) {
+    const std::string up = "vendor-" + std::to_string(attempt);
+    auto second = clock::now_s();
+    std::vector<bool> got;
+    for (int i = 0; i < 4; ++i) got.push_back(s.take_poll_budget(up, 3));
+    bool other = s.take_poll_budget(up + "-other", 3);
+    if (clock::now_s() != second) continue;
+    EXPECT_EQ(got, (std::vector<bool>{true, true, true, false}));
+    EXPECT_TRUE(other) << "each upstream has its own budget";
+    checked = true;
+    // The next second brings a new budget.
+    auto renewed = first_success([&] { return s.take_poll_budget(up, 3); }, steady::now());
+    ASSERT_TRUE(renewed);
+    EXPECT_GT(clock::now_s(), second);
+  }
+  ASSERT_TRUE(checked) << "every attempt crossed a second boundary";
+}
+
+TYPED_TEST(StoreFleetTest, KeyStatesOfOneUpstream) {
+  auto& s = *this->store_;
+  s.save_key_state({"vendor-a", "fp-1", 1, 5000, 4000, "rate_limited", 30, 1, 0, 1000});
+  s.save_key_state({"vendor-a", "fp-2", 0, 0, 0, "", 0, 0, 0, 1000});
+  s.save_key_state({"vendor-b", "fp-1", 2, 9000, 8000, "invalid_key", 600, 0, 0, 1000});
+  auto a = s.key_states_of("vendor-a");
+  std::sort(a.begin(), a.end(), [](auto& x, auto& y) { return x.key_fp < y.key_fp; });
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_EQ(a[0].upstream, "vendor-a");
+  EXPECT_EQ(a[0].key_fp, "fp-1");
+  EXPECT_EQ(a[0].health, 1);
+  EXPECT_EQ(a[0].until_ms, 5000);
+  EXPECT_EQ(a[0].reason, "rate_limited");
+  EXPECT_EQ(a[0].rate_limit_streak, 1);
+  EXPECT_EQ(a[0].updated_ms, 1000);
+  EXPECT_EQ(a[1].upstream, "vendor-a");
+  EXPECT_EQ(a[1].key_fp, "fp-2");
+  auto b = s.key_states_of("vendor-b");
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0].key_fp, "fp-1");
+  EXPECT_EQ(b[0].health, 2);
+  EXPECT_EQ(b[0].reason, "invalid_key");
+  EXPECT_TRUE(s.key_states_of("vendor-c").empty());
+  EXPECT_EQ(s.key_states().size(), 3u);
+}
+
+// Two gateways may save one key's state out of order: the newest change wins, whoever writes last.
+TYPED_TEST(StoreFleetTest, SharedKeyStateKeepsTheNewest) {
+  if constexpr (!shared_kind<TypeParam>) GTEST_SKIP() << "one process saves its key states in order";
+  auto& s = *this->store_;
+  s.save_key_state({"vendor-a", "fp-1", 1, 5000, 4000, "rate_limited", 30, 1, 0, 2000});
+  s.save_key_state({"vendor-a", "fp-1", 2, 9000, 1000, "invalid_key", 600, 0, 0, 1500});  // older: ignored
+  auto a = s.key_states_of("vendor-a");
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].health, 1);
+  EXPECT_EQ(a[0].reason, "rate_limited");
+  EXPECT_EQ(a[0].updated_ms, 2000);
+  s.save_key_state({"vendor-a", "fp-1", 0, 0, 0, "", 0, 0, 0, 2500});  // newer: kept
+  a = s.key_states_of("vendor-a");
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].health, 0);
+  EXPECT_EQ(a[0].reason, "");
+  EXPECT_EQ(a[0].updated_ms, 2500);
+}
+
+TYPED_TEST(StoreFleetTest, SharedSecretIsTheFirstCandidate) {
+  auto& s = *this->store_;
+  const std::string one = "first-candidate-0123456789abcdef0123456789";
+  const std::string two = "second-candidate-0123456789abcdef012345678";
+  EXPECT_EQ(s.shared_secret(one), one);
+  if (shared_kind<TypeParam>) {
+    EXPECT_EQ(s.shared_secret(two), one) << "a shared store keeps the first secret for every gateway";
+  }
+}
+
+// ---- Redis only ---------------------------------------------------------------------------
+
+/// Expects `call` to throw error_exception(store_unavailable), soon.
+template <class F>
+void expect_store_unavailable(const char* what, F call) {
+  auto t0 = steady::now();
+  try {
+    call();
+    ADD_FAILURE() << what << ": no exception while Redis is down";
+  } catch (const error_exception& e) {
+    EXPECT_EQ(e.err.code, errc::store_unavailable) << what << ": " << e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << what << ": '" << e.what() << "' is not an error_exception(store_unavailable)";
+  }
+  EXPECT_LT(steady::now() - t0, 3s) << what << ": a call while Redis is down must fail fast";
+}
+
+/// Pings `s` until it answers (each failure a store_unavailable) or 5 s pass.
+bool comes_back(store& s) {
+  return first_success(
+             [&] {
+               try {
+                 s.ping();
+                 return true;
+               } catch (const error_exception& e) {
+                 EXPECT_EQ(e.err.code, errc::store_unavailable) << e.what();
+                 return false;
+               }
+             },
+             steady::now())
+      .has_value();
+}
+
+// Several gateways = several store objects on one server and prefix: one job list, one seq,
+// one set of leases, slots, budgets, key states, idempotency records and id secret.
+TEST(RedisStore, StoresOnOnePrefixAreOneFleet) {
+  auto o = redis_at(vgtest::shared_redis_server());
+  auto a = open_redis_store(o);
+  auto b = open_redis_store(o);
+
+  a->put(make_job("v1", "A"));
+  b->put(make_job("v2", "A"));
+  ASSERT_TRUE(b->get("v1"));
+  EXPECT_EQ(b->get("v1")->seq, 1);
+  EXPECT_EQ(a->get("v2")->seq, 2) << "one sequence for the fleet";
+  EXPECT_EQ(ids_of(a->list({"A", std::nullopt, 20, true})), (ids{"v2", "v1"}));
+  auto page = b->list({"A", std::nullopt, 1, true});
+  EXPECT_EQ(ids_of(page), (ids{"v2"}));
+  EXPECT_EQ(ids_of(a->list({"A", page.data.back().id, 1, true})), (ids{"v1"})) << "a cursor from one gateway works on another";
+
+  ASSERT_TRUE(a->take_lease("poll:v1", 60'000));
+  EXPECT_FALSE(b->take_lease("poll:v1", 60'000)) << "one gateway polls a job at a time";
+  b->drop_lease("poll:v1");
+  EXPECT_FALSE(b->take_lease("poll:v1", 60'000)) << "a gateway drops only its own lease";
+  a->drop_lease("poll:v1");
+  EXPECT_TRUE(b->take_lease("poll:v1", 60'000));
+
+  ASSERT_TRUE(a->claim_slot("u", "fp2", 1, "ra", 60'000));
+  EXPECT_FALSE(b->claim_slot("u", "fp2", 1, "rb", 60'000)) << "max_jobs_per_key holds across the fleet";
+  a->release_slot("u", "fp2", "ra");
+  EXPECT_TRUE(b->claim_slot("u", "fp2", 1, "rb", 60'000));
+  EXPECT_FALSE(b->claim_slot("u", "fp", 2, "r", 60'000)) << "v1 and v2, put by two gateways, fill a cap of 2";
+
+  bool checked = false;
+  for (int attempt = 0; attempt < 5 && !checked; ++attempt) {
+    const std::string up = "vendor-" + std::to_string(attempt);
+    auto second = clock::now_s();
+    std::vector<bool> got{a->take_poll_budget(up, 3), b->take_poll_budget(up, 3), a->take_poll_budget(up, 3),
+                          b->take_poll_budget(up, 3), a->take_poll_budget(up, 3)};
+    if (clock::now_s() != second) continue;
+    EXPECT_EQ(got, (std::vector<bool>{true, true, true, false, false})) << "max_polls_per_second is fleet-wide";
+    checked = true;
+  }
+  EXPECT_TRUE(checked) << "every attempt crossed a second boundary";
+
+  a->save_key_state({"vendor-a", "fp-1", 1, 5000, 4000, "rate_limited", 30, 1, 0, 1000});
+  auto seen = b->key_states_of("vendor-a");
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].reason, "rate_limited") << "a 429 seen by one gateway cools the key for all";
+
+  idempotency_record r{"A", "order-1", "fp-a", idempotency_record::state::pending, "", "", clock::now_s()};
+  EXPECT_FALSE(a->claim_idempotency(r, 0));
+  auto other = b->claim_idempotency(r, 0);
+  ASSERT_TRUE(other) << "an Idempotency-Key claimed on one gateway is claimed for all";
+  EXPECT_EQ(other->status, idempotency_record::state::pending);
+
+  EXPECT_EQ(a->shared_secret("secret-of-a-0123456789abcdef0123456789"), "secret-of-a-0123456789abcdef0123456789");
+  EXPECT_EQ(b->shared_secret("secret-of-b-0123456789abcdef0123456789"), "secret-of-a-0123456789abcdef0123456789");
+
+  // Another prefix on the same server is another fleet.
+  auto c = open_redis_store(redis_at(vgtest::shared_redis_server()));
+  EXPECT_FALSE(c->get("v1"));
+  EXPECT_TRUE(c->list({"A", std::nullopt, 20, true}).data.empty());
+  EXPECT_TRUE(c->take_lease("poll:v1", 60'000));
+  EXPECT_TRUE(c->claim_slot("u", "fp", 1, "r", 60'000));
+  EXPECT_TRUE(c->key_states().empty());
+}
+
+// Redis stopped: every call throws error_exception(store_unavailable), quickly; started again
+// on its AOF: the same store object works again, with nothing lost.
+TEST(RedisStore, UnreachableIsStoreUnavailableAndRecoversWithoutReopening) {
+  vgtest::redis_server server;
+  auto o = redis_at(server);
+  o.connect_timeout = 300ms;
+  o.command_timeout = 500ms;
+  auto s = open_redis_store(o);
+  const job_record full = full_record();
+  s->put(full);
+  server.stop();
+
+  expect_store_unavailable("get", [&] { s->get(full.id); });
+  expect_store_unavailable("put", [&] { s->put(make_job("v2", "team-blue")); });
+  expect_store_unavailable("list", [&] { s->list({"team-blue", std::nullopt, 20, true}); });
+  expect_store_unavailable("unfinished", [&] { s->unfinished(10); });
+  expect_store_unavailable("ping", [&] { s->ping(); });
+  // A decision the fleet cannot make is not a "yes": no lease, no slot, no poll budget.
+  expect_store_unavailable("take_lease", [&] { s->take_lease("poll:x", 1000); });
+  expect_store_unavailable("claim_slot", [&] { s->claim_slot("u", "fp", 1, "r", 1000); });
+  expect_store_unavailable("take_poll_budget", [&] { s->take_poll_budget("u", 3); });
+  expect_store_unavailable("claim_idempotency", [&] {
+    s->claim_idempotency({"team-blue", "k", "fp", idempotency_record::state::pending, "", "", clock::now_s()}, 0);
+  });
+
+  server.start_again();
+  ASSERT_TRUE(comes_back(*s)) << "the store did not reconnect within 5 s";
+  auto got = s->get(full.id);
+  ASSERT_TRUE(got);
+  expect_same_fields(*got, full);
+  EXPECT_FALSE(s->get("v2")) << "a put that threw wrote nothing";
+  s->put(make_job("v3", "team-blue"));
+  EXPECT_EQ(ids_of(s->list({"team-blue", std::nullopt, 20, true})), (ids{"v3", full.id}));
+  EXPECT_EQ(s->get("v3")->seq, 2);
+}
+
+// A gateway may start before its Redis: opening does not connect, calls fail until it is there.
+TEST(RedisStore, OpensBeforeRedisIsUp) {
+  vgtest::redis_server server;
+  auto o = redis_at(server);
+  o.connect_timeout = 300ms;
+  o.command_timeout = 500ms;
+  server.stop();  // its port is now closed
+  std::unique_ptr<store> s;
+  ASSERT_NO_THROW(s = open_redis_store(o));
+  expect_store_unavailable("get", [&] { s->get("v1"); });
+  expect_store_unavailable("ping", [&] { s->ping(); });
+  server.start_again();
+  ASSERT_TRUE(comes_back(*s));
+  s->put(make_job("v1", "A"));
+  EXPECT_TRUE(s->get("v1"));
+}
+
+// appendfsync always: whatever a call acknowledged is on disk before it returns, so a kill -9
+// of Redis loses none of it (DESIGN §4 "kill -9 loses nothing acknowledged", §10).
+TEST(RedisStore, AcknowledgedWritesSurviveKill9) {
+  vgtest::redis_server server;
+  auto o = redis_at(server);
+  auto s = open_redis_store(o);
+  std::vector<job_record> jobs;
+  for (int i = 0; i < 20; ++i) {
+    auto j = make_job("v" + std::to_string(i), "A", 1000 + i, i % 4 == 0 ? "queued" : "completed");
+    j.idempotency_key = "idem-" + std::to_string(i);
+    jobs.push_back(j);
+    s->put(j);
+  }
+  jobs.push_back(full_record());
+  s->put(jobs.back());
+  idempotency_record idem{"A", "order-9", "fp-9", idempotency_record::state::pending, "", "", clock::now_s()};
+  ASSERT_FALSE(s->claim_idempotency(idem, 0));
+  idem.status = idempotency_record::state::done;
+  idem.video_id = "v9";
+  s->settle_idempotency(idem);
+  s->save_key_state({"u", "fp", 1, 9'000'000'000'000, 1000, "rate_limited", 30, 1, 0, 1000});
+  const std::string secret = "kept-secret-0123456789abcdef0123456789ab";
+  ASSERT_EQ(s->shared_secret(secret), secret);
+
+  server.kill9();
+  server.start_again();
+  ASSERT_TRUE(comes_back(*s));
+
+  // The store that was open, and one opened afresh (a gateway restarted meanwhile).
+  auto fresh = open_redis_store(o);
+  for (store* st : {s.get(), fresh.get()}) {
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+      auto got = st->get(jobs[i].id);
+      ASSERT_TRUE(got) << jobs[i].id << " was lost";
+      expect_same_fields(*got, jobs[i]);
+      EXPECT_EQ(got->seq, static_cast<std::int64_t>(i + 1));
+    }
+    EXPECT_EQ(st->list({"A", std::nullopt, 100, true}).data.size(), 20u);
+    EXPECT_EQ(st->unfinished(100).size(), 5u);
+    EXPECT_EQ(st->find_idempotent("A", "idem-7", 0)->id, "v7");
+    auto claimed = st->claim_idempotency(idem, 0);
+    ASSERT_TRUE(claimed);
+    EXPECT_EQ(claimed->status, idempotency_record::state::done);
+    EXPECT_EQ(claimed->video_id, "v9");
+    auto keys = st->key_states_of("u");
+    ASSERT_EQ(keys.size(), 1u);
+    EXPECT_EQ(keys[0].until_ms, 9'000'000'000'000);
+    EXPECT_EQ(st->shared_secret("another-secret-0123456789abcdef01234567"), secret);
+  }
+  // The unfinished-job counts came back with the jobs: the 5 queued ones fill a cap of 5.
+  EXPECT_FALSE(fresh->claim_slot("u", "fp", 5, "r", 60'000));
+  EXPECT_TRUE(fresh->claim_slot("u", "fp", 6, "r", 60'000));
+  s->put(make_job("after", "A"));
+  EXPECT_EQ(fresh->get("after")->seq, static_cast<std::int64_t>(jobs.size() + 1)) << "the sequence goes on";
+}
+
+// ---- store.url ------------------------------------------------------------------------------
+
+// redis://[[user]:password@]host[:port][/db]; a password holding '@' or ':' is written
+// percent-encoded, as in any URL.
+TEST(RedisUrl, Parses) {
+  struct want {
+    const char* url;
+    const char* host;
+    int port;
+    int db;
+    const char* username;
+    const char* password;
+  };
+  for (const want& w : {want{"redis://cache.internal:6380/3", "cache.internal", 6380, 3, "", ""},
+                        want{"redis://cache.internal", "cache.internal", 6379, 0, "", ""},
+                        want{"redis://cache.internal/", "cache.internal", 6379, 0, "", ""},
+                        want{"redis://127.0.0.1:7000", "127.0.0.1", 7000, 0, "", ""},
+                        want{"redis://:s3cret@h:1/2", "h", 1, 2, "", "s3cret"},
+                        want{"redis://user:s3cret@h/0", "h", 6379, 0, "user", "s3cret"},
+                        want{"redis://:p%40ss%3Aword@h:1/0", "h", 1, 0, "", "p@ss:word"}}) {
+    SCOPED_TRACE(w.url);
+    std::string error;
+    auto o = parse_redis_url(w.url, &error);
+    ASSERT_TRUE(o) << error;
+    EXPECT_EQ(o->host, w.host);
+    EXPECT_EQ(o->port, w.port);
+    EXPECT_EQ(o->db, w.db);
+    EXPECT_EQ(o->username, w.username);
+    EXPECT_EQ(o->password, w.password);
+  }
+}
+
+TEST(RedisUrl, RefusesWhatIsNotARedisUrl) {
+  for (const char* url : {"", "http://h:6379/0", "h:6379", "redis://", "redis://h:port/0", "redis://h:0/0",
+                          "redis://h:65536/0", "redis://h:-1/0", "redis://h:1/db", "redis://h:1/-1", "redis://h:1/1x"}) {
+    SCOPED_TRACE(url);
+    std::string error;
+    EXPECT_FALSE(parse_redis_url(url, &error));
+    EXPECT_FALSE(error.empty()) << "a refusal says why";
+    EXPECT_FALSE(parse_redis_url(url)) << "no error string asked for";
+  }
+}
+
+TEST(RedisUrl, ErrorsNeverQuoteThePassword) {
+  for (const char* url : {"http://:hunter2-pw@h:1/0", "redis://:hunter2-pw@h:notaport/0", "redis://u:hunter2-pw@h:1/zero",
+                          "redis://:hunter2-pw@h:99999/0", "redis://u:hunter2-pw@/0"}) {
+    SCOPED_TRACE(url);
+    std::string error;
+    EXPECT_FALSE(parse_redis_url(url, &error));
+    EXPECT_FALSE(error.empty());
+    EXPECT_EQ(error.find("hunter2"), std::string::npos) << error;
+  }
 }
 
 }  // namespace
