@@ -229,6 +229,7 @@ local seq = redis.call('HGET', KEYS[1], 'seq')
 if ARGV[3] == 'update' then
   if not seq or redis.call('HGET', KEYS[1], 'del') == '1' then return 0 end
 end
+local seq_was_new = not seq
 if not seq then seq = redis.call('INCR', KEYS[2]) end
 local deleted = ARGV[4] == 'deleted'
 redis.call('HSET', KEYS[1], 'seq', seq, 'rec', ARGV[2], 'client', ARGV[5], 'del', deleted and '1' or '0',
@@ -241,7 +242,8 @@ else
   redis.call('ZREM', KEYS[4], ARGV[1])
   redis.call('SREM', KEYS[5], ARGV[1])
 end
-if ARGV[6] == '1' and not deleted then redis.call('SET', KEYS[6], ARGV[1]) end
+-- The newest job made with an Idempotency-Key: the last one inserted (seqs only grow).
+if ARGV[6] == '1' and not deleted and ARGV[3] == 'put' and seq_was_new then redis.call('SET', KEYS[6], ARGV[1]) end
 return tonumber(seq)
 )lua"};
 

@@ -91,7 +91,10 @@ bool refresher::note_not_found(const routing::router& rt, job_record& j, std::in
 
 asio::awaitable<result<job_record>> refresher::refresh(std::shared_ptr<routing::router> snap, const std::string& id,
                                                        const id_fields& f) {
-  if (auto hot = terminal_->get(id)) co_return *hot;  // no store hop for finished jobs
+  // No store hop for finished jobs, unless the store is shared: another replica may delete
+  // the job, and only the store knows.
+  if (!store_->shared())
+    if (auto hot = terminal_->get(id)) co_return *hot;
   auto cached = co_await store_->get(id);
   if (cached && cached->terminal() && cached->status != video_status::deleted) terminal_->put(*cached);
   if (cached && cached->status == video_status::deleted)
