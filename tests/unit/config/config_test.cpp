@@ -310,6 +310,36 @@ TEST_F(config_test, every_store_kind_is_accepted) {
   EXPECT_EQ(one_error(std::string("store:\n  kind: sqlite\n  path: \"\"\n") + minimal).path, "store.path");
 }
 
+// DESIGN §3's store block for a fleet (§10), as written there.
+TEST_F(config_test, redis_store_keys_as_design_writes_them) {
+  auto c = must_load(std::string("store:\n  kind: redis\n  url: \"redis://127.0.0.1:6379/0\"\n  prefix: \"videogate:\"\n") +
+                     minimal);
+  EXPECT_EQ(c.store.kind, "redis");
+  EXPECT_EQ(c.store.url, "redis://127.0.0.1:6379/0");
+  EXPECT_EQ(c.store.prefix, "videogate:");
+  c = must_load(std::string("store:\n  kind: redis\n") + minimal);
+  EXPECT_EQ(c.store.url, "redis://127.0.0.1:6379/0") << "the default URL";
+  EXPECT_EQ(c.store.prefix, "videogate:") << "the default prefix";
+}
+
+TEST_F(config_test, a_bad_redis_url_names_the_line_and_never_the_password) {
+  auto e = one_error(std::string("store:\n  kind: redis\n  url: \"http://:hunter2secret@h:6379/0\"\n") + minimal);
+  EXPECT_EQ(e.path, "store.url");
+  EXPECT_EQ(e.line, 3);
+  EXPECT_EQ(e.message.find("hunter2secret"), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("redis://"), std::string::npos) << e.message;
+  e = one_error(std::string("store:\n  kind: redis\n  url: \"redis://:hunter2secret@h:99999/0\"\n") + minimal);
+  EXPECT_EQ(e.path, "store.url");
+  EXPECT_EQ(e.message.find("hunter2secret"), std::string::npos) << e.message;
+}
+
+TEST_F(config_test, max_polls_per_second) {
+  EXPECT_EQ(must_load(minimal).upstreams[0].max_polls_per_second, 0u) << "no cap by default";
+  EXPECT_EQ(must_load(std::string(minimal) + "    max_polls_per_second: 5\n").upstreams[0].max_polls_per_second, 5u);
+  EXPECT_EQ(one_error(std::string(minimal) + "    max_polls_per_second: -1\n").path, "upstreams[0].max_polls_per_second");
+  EXPECT_EQ(one_error(std::string(minimal) + "    max_polls_per_second: fast\n").path, "upstreams[0].max_polls_per_second");
+}
+
 TEST_F(config_test, unknown_key_names_path_line_and_nearest_key) {
   auto e = one_error("upstreams:\n  - name: a\n    dialekt: openai\n    dialect: openai\n"
                      "    base_url: http://h\n    keys: [k]\n");
