@@ -5,7 +5,11 @@
 
 #include <boost/json.hpp>
 
+#include "videogate/core/clock.hpp"
+#include "videogate/jobs/webhooks.hpp"
+
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 
 namespace json = boost::json;
@@ -45,6 +49,61 @@ http::response admin_keys(const routing::router& rt) {
   out["object"] = "list";
   out["data"] = std::move(ups);
   return json_response(200, json::serialize(out));
+}
+
+namespace {
+
+json::object event_object(const jobs::outbox_event& e) {
+  json::object o;
+  o["id"] = e.id;
+  o["type"] = e.type;
+  o["video_id"] = e.video_id;
+  o["client"] = e.client;
+  o["status"] = jobs::to_string(e.status);
+  o["attempts"] = e.attempts;
+  o["last_error"] = e.last_error.empty() ? json::value(nullptr) : json::value(e.last_error);
+  o["next_attempt_at"] = e.status == jobs::outbox_event::state::pending ? json::value((e.next_attempt_ms + 999) / 1000)
+                                                                         : json::value(nullptr);
+  return o;
+}
+
+}  // namespace
+
+// GET /admin/webhooks
+boost::asio::awaitable<http::response> admin_webhooks(gateway& g, const boost::urls::url_view& u, context& ctx) {
+  std::optional<jobs::outbox_event::state> status;
+  int limit = 100;
+  for (auto p : u.params()) {
+    if (p.key == "status") {
+      status = jobs::outbox_state_from(p.value);
+      if (!status)
+        co_return error_response(g, ctx, fail(errc::invalid_value, "'status' must be pending, delivered or failed.", "status"));
+    } else if (p.key == "limit") {
+      auto [ptr, ec] = std::from_chars(p.value.data(), p.value.data() + p.value.size(), limit);
+      if (ec != std::errc{} || ptr != p.value.data() + p.value.size() || limit < 1 || limit > 1000)
+        co_return error_response(g, ctx, fail(errc::invalid_value, "'limit' must be an integer from 1 to 1000.", "limit"));
+    } else {
+      co_return error_response(
+          g, ctx, fail(errc::unknown_parameter, "Unknown parameter: '" + std::string(p.key) + "'.", std::string(p.key)));
+    }
+  }
+  auto events = co_await g.store().outbox_list(status, limit);
+  json::array data;
+  for (auto& e : events) data.push_back(event_object(e));
+  json::object out;
+  out["object"] = "list";
+  out["data"] = std::move(data);
+  co_return json_response(200, json::serialize(out));
+}
+
+// POST /admin/webhooks/{event_id}/redeliver
+boost::asio::awaitable<http::response> redeliver_webhook(gateway& g, const std::string& id, context& ctx) {
+  auto e = co_await g.store().outbox_get(id);
+  if (!e) co_return error_response(g, ctx, fail(errc::not_found, "No webhook event with id '" + id + "'.", "event_id"));
+  auto again = jobs::redelivered(std::move(*e), clock::now_ms());
+  co_await g.store().outbox_save(again);
+  g.webhooks->wake();
+  co_return json_response(200, json::serialize(event_object(again)));
 }
 
 // POST /admin/reload

@@ -20,9 +20,13 @@ gateway::gateway(service_deps deps)
       caller(std::make_shared<routing::upstream_caller>(d.client, d.metrics)),
       refresher(std::make_shared<jobs::refresher>(d.store, caller, d.metrics)),
       watcher(std::make_shared<jobs::watcher>(live, d.store, refresher, ids)),
+      webhooks(std::make_shared<jobs::webhook_sender>(live, d.store, d.client, d.metrics)),
       creates(std::make_unique<jobs::memory_coalescer<http::response>>()),
       stamps(std::make_shared<key_stamps>()) {
   keep_key_states(*live->snapshot());
+  refresher->on_events([w = std::weak_ptr<jobs::webhook_sender>(webhooks)] {
+    if (auto s = w.lock()) s->wake();
+  });
 }
 
 void gateway::keep_key_states(routing::router& rt) {

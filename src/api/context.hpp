@@ -11,6 +11,7 @@
 #include "videogate/jobs/ids.hpp"
 #include "videogate/jobs/refresher.hpp"
 #include "videogate/jobs/watcher.hpp"
+#include "videogate/jobs/webhook_sender.hpp"
 #include "videogate/routing/live.hpp"
 #include "videogate/routing/router.hpp"
 #include "videogate/routing/upstream_call.hpp"
@@ -38,6 +39,7 @@ struct gateway {
   std::shared_ptr<routing::upstream_caller> caller;
   std::shared_ptr<jobs::refresher> refresher;
   std::shared_ptr<jobs::watcher> watcher;
+  std::shared_ptr<jobs::webhook_sender> webhooks;
   /// In-flight idempotent creates: the same (client, Idempotency-Key) runs once.
   std::unique_ptr<jobs::coalescer<http::response>> creates;
   /// When each key's state last changed (fleet.hpp): shared states are taken only when newer.

@@ -54,6 +54,16 @@ asio::awaitable<http::response> dispatch(gateway& g, http::request& req, context
       if (m != "POST") co_return method_not_allowed("POST");
       co_return reload_response(g, g.reload());
     }
+    if (seg.size() == 2 && seg[1] == "webhooks") {
+      ctx.route = "/admin/webhooks";
+      if (m != "GET") co_return method_not_allowed("GET");
+      co_return co_await admin_webhooks(g, u, ctx);
+    }
+    if (seg.size() == 4 && seg[1] == "webhooks" && seg[3] == "redeliver") {
+      ctx.route = "/admin/webhooks/{id}/redeliver";
+      if (m != "POST") co_return method_not_allowed("POST");
+      co_return co_await redeliver_webhook(g, std::string(seg[2]), ctx);
+    }
     co_return unknown_route("Unknown admin route");
   }
   if (seg.empty() || seg[0] != "v1") co_return unknown_route("Unknown route");

@@ -66,9 +66,15 @@ void service::load_state() {
   routing::apply_unfinished(*impl_->live->snapshot(), impl_->count_unfinished());
 }
 
-void service::start_watcher(asio::any_io_executor ex) { impl_->watcher->start(std::move(ex)); }
+void service::start_watcher(asio::any_io_executor ex) {
+  impl_->watcher->start(ex);
+  impl_->webhooks->start(std::move(ex));
+}
 
-void service::stop() { impl_->watcher->stop(); }
+void service::stop() {
+  impl_->watcher->stop();
+  impl_->webhooks->stop();
+}
 
 reload_report service::reload() { return impl_->reload(); }
 

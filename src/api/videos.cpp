@@ -79,7 +79,7 @@ asio::awaitable<create_result> record_new_job(gateway& g, context& ctx, routing:
   j.seconds = st.seconds && !st.seconds->empty() ? *st.seconds : n.seconds;
   j.updated_at_ms = clock::now_ms();
   try {
-    co_await g.store().put(j);
+    co_await g.refresher->save(*ctx.snap, j, false, true);  // a job that ended at once makes its event too
   } catch (const error_exception& e) {
     // The vendor made the job and the store just went away: the client still gets the job's
     // id (it routes itself; a poll rebuilds the record), never a second create on retry.

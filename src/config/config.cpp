@@ -2,6 +2,7 @@
 
 #include "yaml_reader.hpp"
 
+#include "videogate/core/base64.hpp"
 #include "videogate/core/duration.hpp"
 
 #include <boost/url/parse.hpp>
@@ -26,12 +27,14 @@ using namespace detail;
 // An upstream without `models:` serves these under their own names.
 constexpr std::array<std::string_view, 2> identity_models{"sora-2", "sora-2-pro"};
 
-constexpr std::array<std::string_view, 11> root_keys{
+constexpr std::array<std::string_view, 12> root_keys{
     "listen", "threads", "public_base_url", "limits", "clients", "admin",
-    "log",    "store",   "ids",             "upstreams", "routes"};
+    "log",    "store",   "ids",             "upstreams", "routes", "webhooks"};
 constexpr std::array<std::string_view, 4> limits_keys{"max_body_bytes", "request_timeout", "header_timeout",
                                                      "max_connections"};
-constexpr std::array<std::string_view, 3> client_keys{"name", "key", "models"};
+constexpr std::array<std::string_view, 4> client_keys{"name", "key", "models", "webhook"};
+constexpr std::array<std::string_view, 3> webhook_keys{"url", "secret", "previous_secret"};
+constexpr std::array<std::string_view, 4> webhooks_keys{"timeout", "retry_for", "schedule", "allow_private"};
 constexpr std::array<std::string_view, 1> admin_keys{"key"};
 constexpr std::array<std::string_view, 2> log_keys{"level", "format"};
 constexpr std::array<std::string_view, 5> store_keys{"kind", "path", "sync", "url", "prefix"};
@@ -126,6 +129,61 @@ class loader : public yaml_reader {
     if (require(upstreams)) parse_upstreams(upstreams);
     parse_routes(at(top, "routes", root));
     parse_clients(at(top, "clients", root));
+    parse_webhooks(at(top, "webhooks", root));
+  }
+
+  void parse_webhooks(const field& f) {
+    auto e = mapping(f, webhooks_keys);
+    if (!e) return;
+    auto& w = cfg_.webhooks;
+    if (auto d = duration(at(*e, "timeout", f), false)) w.timeout = *d;
+    if (auto d = duration(at(*e, "retry_for", f), false)) w.retry_for = *d;
+    if (auto b = boolean(at(*e, "allow_private", f))) w.allow_private = *b;
+    if (auto sf = at(*e, "schedule", f); sf.found) {
+      auto list = sequence(sf);
+      if (!list) return;
+      if (list->empty()) fail(sf, "needs at least one delay (the last one repeats)");
+      std::vector<milliseconds> delays;
+      for (const auto& df : *list)
+        if (auto d = duration(df, false)) delays.push_back(*d);
+      if (!delays.empty() && delays.size() == list->size()) w.schedule = std::move(delays);
+    }
+  }
+
+  // A webhook target: an absolute http(s) URL and a secret that signs (DESIGN §9). Errors
+  // never quote a secret, and a URL only without its query (tokens hide there).
+  void parse_webhook(const field& f, client_config& c) {
+    auto e = mapping(f, webhook_keys);
+    if (!e) return;
+    webhook_target t;
+    if (auto u = at(*e, "url", f); require(u)) {
+      if (auto s = nonempty_text(u)) {
+        auto parsed = boost::urls::parse_absolute_uri(*s);
+        if (!parsed || (parsed->scheme() != "http" && parsed->scheme() != "https") || parsed->host().empty())
+          fail(u, url_error(*s, "an absolute http:// or https:// URL is needed"));
+        else if (parsed->has_fragment())
+          fail(u, url_error(*s, "a fragment is never sent"));
+        else
+          t.url = *s;
+      }
+    }
+    auto secret = [&](const char* name, std::string& out, bool required) {
+      auto sf = at(*e, name, f);
+      if (required && !require(sf)) return;
+      if (!sf.found) return;
+      auto s = nonempty_text(sf);
+      if (!s) return;
+      auto key = webhook_key(*s);
+      if (!key)
+        fail(sf, "is not a webhook secret: the text after whsec_ must be base64");
+      else if (key->size() < 16)
+        fail(sf, "is too short: a webhook secret needs at least 16 bytes (whsec_ and 24+ base64 characters)");
+      else
+        out = *s;
+    };
+    secret("secret", t.secret, true);
+    secret("previous_secret", t.previous_secret, false);
+    c.webhook = std::move(t);
   }
 
   void parse_limits(const field& f) {
@@ -485,6 +543,7 @@ class loader : public yaml_reader {
             fail(k, "duplicate client key (same as " + it->second + ".key)");
         }
       }
+      if (auto w = at(*e, "webhook", element); w.found) parse_webhook(w, c);
       if (auto m = at(*e, "models", element); m.found) {
         c.models.clear();
         if (!require(m)) continue;
@@ -525,6 +584,11 @@ class loader : public yaml_reader {
 
 load_result load_text(const std::string& text, const std::string& file, env_lookup env) {
   return loader(file, env ? env : &process_env).load(text);
+}
+
+std::optional<std::string> webhook_key(const std::string& secret) {
+  if (secret.rfind("whsec_", 0) == 0) return base64_decode(std::string_view(secret).substr(6));
+  return secret;
 }
 
 }  // namespace videogate::config

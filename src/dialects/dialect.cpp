@@ -1,5 +1,7 @@
 #include "videogate/dialects/dialect.hpp"
 
+#include "videogate/core/base64.hpp"
+
 #include "videogate/dialects/openai.hpp"
 #include "videogate/dialects/freesora.hpp"
 #include "videogate/dialects/unified.hpp"
@@ -327,23 +329,6 @@ std::string scrub(std::string text, const std::vector<std::string>& secrets) {
   return text;
 }
 
-std::string base64_encode(std::string_view in) {
-  static constexpr char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) | static_cast<unsigned char>(in[i + 2]);
-    out += tbl[(v >> 18) & 63]; out += tbl[(v >> 12) & 63]; out += tbl[(v >> 6) & 63]; out += tbl[v & 63];
-  }
-  if (i + 1 == in.size()) {
-    unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    out += tbl[(v >> 18) & 63]; out += tbl[(v >> 12) & 63]; out += "==";
-  } else if (i + 2 == in.size()) {
-    unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
-    out += tbl[(v >> 18) & 63]; out += tbl[(v >> 12) & 63]; out += tbl[(v >> 6) & 63]; out += '=';
-  }
-  return out;
-}
+std::string base64_encode(std::string_view in) { return videogate::base64_encode(in); }
 
 }  // namespace videogate::dialects

@@ -12,8 +12,12 @@ namespace {
 /// The SQLite store's semantics without a file: for tests and `store.kind: memory`.
 class memory_store final : public store {
  public:
-  void put(const job_record& r) override {
+  using store::put;
+  using store::update;
+
+  void put(const job_record& r, const std::vector<outbox_event>& events) override {
     std::lock_guard lock(mutex_);
+    add_events(events);
     auto it = by_id_.find(r.id);
     if (it != by_id_.end()) {
       const std::int64_t seq = it->second.seq;
@@ -86,14 +90,63 @@ class memory_store final : public store {
     return true;
   }
 
-  bool update(const job_record& r) override {
+  bool update(const job_record& r, const std::vector<outbox_event>& events) override {
     std::lock_guard lock(mutex_);
     auto it = by_id_.find(r.id);
     if (it == by_id_.end() || it->second.status == video_status::deleted) return false;
     const std::int64_t seq = it->second.seq;
     it->second = r;
     it->second.seq = seq;
+    add_events(events);
     return true;
+  }
+
+  std::vector<outbox_event> outbox_due(std::int64_t now_ms, int limit) override {
+    std::lock_guard lock(mutex_);
+    std::vector<outbox_event> out;
+    for (auto& [id, e] : events_)
+      if (e.status == outbox_event::state::pending && e.next_attempt_ms <= now_ms) out.push_back(e);
+    std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.next_attempt_ms < b.next_attempt_ms; });
+    if (out.size() > static_cast<std::size_t>(std::max(limit, 0))) out.resize(static_cast<std::size_t>(std::max(limit, 0)));
+    return out;
+  }
+
+  std::optional<std::int64_t> outbox_next_due() override {
+    std::lock_guard lock(mutex_);
+    std::optional<std::int64_t> soonest;
+    for (auto& [id, e] : events_)
+      if (e.status == outbox_event::state::pending && (!soonest || e.next_attempt_ms < *soonest)) soonest = e.next_attempt_ms;
+    return soonest;
+  }
+
+  bool outbox_save(const outbox_event& e) override {
+    std::lock_guard lock(mutex_);
+    auto it = events_.find(e.id);
+    if (it == events_.end()) return false;
+    it->second = e;
+    return true;
+  }
+
+  std::optional<outbox_event> outbox_get(const std::string& id) override {
+    std::lock_guard lock(mutex_);
+    auto it = events_.find(id);
+    if (it == events_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  std::vector<outbox_event> outbox_list(std::optional<outbox_event::state> status, int limit) override {
+    std::lock_guard lock(mutex_);
+    std::vector<outbox_event> out;
+    for (auto& [id, e] : events_)
+      if (!status || e.status == *status) out.push_back(e);
+    std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.updated_ms > b.updated_ms; });
+    if (out.size() > static_cast<std::size_t>(std::max(limit, 0))) out.resize(static_cast<std::size_t>(std::max(limit, 0)));
+    return out;
+  }
+
+  std::int64_t outbox_count(outbox_event::state status) override {
+    std::lock_guard lock(mutex_);
+    return std::count_if(events_.begin(), events_.end(), [&](auto& kv) { return kv.second.status == status; });
   }
 
   std::optional<idempotency_record> claim_idempotency(const idempotency_record& r, std::int64_t not_before) override {
@@ -146,7 +199,12 @@ class memory_store final : public store {
   }
 
  private:
+  void add_events(const std::vector<outbox_event>& events) {  // caller holds mutex_
+    for (auto& e : events) events_.emplace(e.id, e);
+  }
+
   std::mutex mutex_;
+  std::map<std::string, outbox_event> events_;
   std::unordered_map<std::string, job_record> by_id_;
   std::map<std::int64_t, std::string> by_seq_;  // insertion order
   std::map<std::pair<std::string, std::string>, idempotency_record> idem_;

@@ -18,6 +18,10 @@
 //   P lease:<name>           a lease (poll, probe): the holder's token, with a TTL
 //   P polls:<up>:<second>    status calls to an upstream in one second (max_polls_per_second)
 //   P ids_secret             the id secret the fleet shares
+//   P evt:<id>               a webhook event (JSON)
+//   P outbox:pending         zset id -> next attempt ms: what the senders deliver
+//   P outbox:delivered|failed zset id -> last change ms
+//   P outbox:changes         zset id -> last change ms, every event (the admin list)
 // A decision that must be atomic (a job and its indexes, a capped slot, a claim) is one Lua
 // script; scripts name every key they touch except the job hashes a page reads (one Redis, not
 // a cluster).
@@ -174,6 +178,41 @@ idempotency_record idem_from(std::string_view text) {
   return r;
 }
 
+std::string event_json(const outbox_event& e) {
+  json::object o;
+  o["id"] = e.id;
+  o["type"] = e.type;
+  o["video_id"] = e.video_id;
+  o["client"] = e.client;
+  o["body"] = e.body;
+  o["created_at"] = e.created_at;
+  o["status"] = to_string(e.status);
+  o["attempts"] = e.attempts;
+  o["last_error"] = e.last_error;
+  o["next_attempt_ms"] = e.next_attempt_ms;
+  o["first_attempt_ms"] = e.first_attempt_ms;
+  o["updated_ms"] = e.updated_ms;
+  return json::serialize(o);
+}
+
+outbox_event event_from(std::string_view text) {
+  auto o = parse_object(text, "webhook event");
+  outbox_event e;
+  e.id = str(o, "id");
+  e.type = str(o, "type");
+  e.video_id = str(o, "video_id");
+  e.client = str(o, "client");
+  e.body = str(o, "body");
+  e.created_at = num(o, "created_at");
+  e.status = outbox_state_from(str(o, "status")).value_or(outbox_event::state::pending);
+  e.attempts = static_cast<int>(num(o, "attempts"));
+  e.last_error = str(o, "last_error");
+  e.next_attempt_ms = num(o, "next_attempt_ms");
+  e.first_attempt_ms = num(o, "first_attempt_ms");
+  e.updated_ms = num(o, "updated_ms");
+  return e;
+}
+
 std::string key_state_json(const key_state_record& k) {
   json::object o;
   o["upstream"] = k.upstream;
@@ -221,9 +260,11 @@ struct script {
   }
 };
 
-// Writes a job and its indexes. KEYS: job, seq, list, unfinished, keyjobs, idemjob.
-// ARGV: id, rec, mode (put | update), class (open | terminal | deleted), client, has idem key (1/0).
-// Returns the seq, or 0 when an update found no record or a tombstone.
+// Writes a job and its indexes, and the webhook events that come with it. KEYS: job, seq,
+// list, unfinished, keyjobs, idemjob, outbox:pending, outbox:changes, then one evt:<id> per event.
+// ARGV: id, rec, mode (put | update), class (open | terminal | deleted), client, has idem key
+// (1/0), then per event: id, JSON, next attempt ms, change ms.
+// Returns the seq, or 0 when an update found no record or a tombstone (and wrote no event).
 const script put_job{R"lua(
 local seq = redis.call('HGET', KEYS[1], 'seq')
 if ARGV[3] == 'update' then
@@ -244,7 +285,47 @@ else
 end
 -- The newest job made with an Idempotency-Key: the last one inserted (seqs only grow).
 if ARGV[6] == '1' and not deleted and ARGV[3] == 'put' and seq_was_new then redis.call('SET', KEYS[6], ARGV[1]) end
+local e = 0
+while KEYS[9 + e] do
+  local a = 7 + 4 * e
+  if redis.call('SET', KEYS[9 + e], ARGV[a + 1], 'NX') then
+    redis.call('ZADD', KEYS[7], tonumber(ARGV[a + 2]), ARGV[a])
+    redis.call('ZADD', KEYS[8], tonumber(ARGV[a + 3]), ARGV[a])
+  end
+  e = e + 1
+end
 return tonumber(seq)
+)lua"};
+
+// Saves an event's new state. KEYS: evt, pending, delivered, failed, changes. ARGV: id, JSON,
+// status (pending | delivered | failed), next attempt ms, change ms. Returns 0 if unknown.
+const script save_event{R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
+if ARGV[3] == 'pending' then redis.call('ZADD', KEYS[2], tonumber(ARGV[4]), ARGV[1])
+elseif ARGV[3] == 'delivered' then redis.call('ZADD', KEYS[3], tonumber(ARGV[5]), ARGV[1])
+else redis.call('ZADD', KEYS[4], tonumber(ARGV[5]), ARGV[1]) end
+redis.call('ZADD', KEYS[5], tonumber(ARGV[5]), ARGV[1])
+return 1
+)lua"};
+
+// Events from a zset. KEYS: the zset. ARGV: event key prefix, 'due' | 'newest', limit, now ms.
+const script page_events{R"lua(
+local ids
+if ARGV[2] == 'due' then
+  ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[4]), 'LIMIT', 0, tonumber(ARGV[3]))
+else
+  ids = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[3]) - 1)
+end
+local out = {}
+for _, id in ipairs(ids) do
+  local v = redis.call('GET', ARGV[1] .. id)
+  if v then out[#out + 1] = v end
+end
+return out
 )lua"};
 
 // Erases a job and its indexes. KEYS: job, unfinished. ARGV: id. Returns 1 if it existed.
@@ -361,14 +442,17 @@ class redis_store final : public store {
 
   // ---- jobs ----
 
-  void put(const job_record& r) override { write_job(r, false); }
+  using store::put;
+  using store::update;
+
+  void put(const job_record& r, const std::vector<outbox_event>& events) override { write_job(r, false, events); }
 
   void put_many(const std::vector<job_record>& rs) override {
     // Pipelined: every script call goes out before the first reply is read.
     if (rs.empty()) return;
     with_connection([&](redisContext* c) {
       std::vector<std::vector<std::string>> cmds;
-      for (auto& r : rs) cmds.push_back(put_args(r, false, true));
+      for (auto& r : rs) cmds.push_back(put_args(r, false, true, {}));
       for (auto& cmd : cmds) append(c, cmd);
       std::vector<reply_ptr> replies;
       bool noscript = false;
@@ -379,7 +463,7 @@ class redis_store final : public store {
         replies.push_back(std::move(rep));
       }
       if (noscript)  // Redis restarted and forgot its scripts: once more with the text
-        for (auto& r : rs) check(exec(c, put_args(r, false, false)).get());
+        for (auto& r : rs) check(exec(c, put_args(r, false, false, {})).get());
       return 0;
     });
   }
@@ -418,7 +502,47 @@ class redis_store final : public store {
     return out;
   }
 
-  bool update(const job_record& r) override { return write_job(r, true); }
+  bool update(const job_record& r, const std::vector<outbox_event>& events) override { return write_job(r, true, events); }
+
+  // ---- the webhook outbox ----
+
+  std::vector<outbox_event> outbox_due(std::int64_t now_ms, int limit) override {
+    return events_of(eval(page_events, {o_.prefix + "outbox:pending"},
+                          {o_.prefix + "evt:", "due", std::to_string(std::max(limit, 0)), std::to_string(now_ms)}));
+  }
+
+  std::optional<std::int64_t> outbox_next_due() override {
+    auto rep = command({"ZRANGE", o_.prefix + "outbox:pending", "0", "0", "WITHSCORES"});
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 2) return std::nullopt;
+    return to_int(rep->element[1]);
+  }
+
+  bool outbox_save(const outbox_event& e) override {
+    auto rep = eval(save_event,
+                    {o_.prefix + "evt:" + e.id, o_.prefix + "outbox:pending", o_.prefix + "outbox:delivered",
+                     o_.prefix + "outbox:failed", o_.prefix + "outbox:changes"},
+                    {e.id, event_json(e), to_string(e.status), std::to_string(e.next_attempt_ms), std::to_string(e.updated_ms)});
+    return to_int(rep.get()) == 1;
+  }
+
+  std::optional<outbox_event> outbox_get(const std::string& id) override {
+    auto rep = command({"GET", o_.prefix + "evt:" + id});
+    if (rep->type != REDIS_REPLY_STRING) return std::nullopt;
+    return event_from(text(rep.get()));
+  }
+
+  std::vector<outbox_event> outbox_list(std::optional<outbox_event::state> status, int limit) override {
+    auto set = o_.prefix + "outbox:" + (status ? to_string(*status) : "changes");
+    if (limit <= 0) return {};
+    auto events = events_of(eval(page_events, {set}, {o_.prefix + "evt:", "newest", std::to_string(limit), "0"}));
+    // The pending set is ordered by due time: the list is by last change, newest first.
+    std::stable_sort(events.begin(), events.end(), [](auto& a, auto& b) { return a.updated_ms > b.updated_ms; });
+    return events;
+  }
+
+  std::int64_t outbox_count(outbox_event::state status) override {
+    return to_int(command({"ZCARD", o_.prefix + "outbox:" + to_string(status)}).get());
+  }
 
   bool erase(const std::string& id) override {
     auto rep = eval(erase_job, {job_key(id), o_.prefix + "unfinished"}, {id});
@@ -524,28 +648,43 @@ class redis_store final : public store {
     return std::to_string(std::clamp<std::int64_t>(left, 60, 25 * 3600));
   }
 
-  std::vector<std::string> put_args(const job_record& r, bool update, bool by_sha) const {
+  std::vector<std::string> put_args(const job_record& r, bool update, bool by_sha,
+                                    const std::vector<outbox_event>& events) const {
     const char* cls = r.status == "deleted" ? "deleted" : r.terminal() ? "terminal" : "open";
     bool idem = r.idempotency_key && !r.idempotency_key->empty();
-    return {by_sha ? "EVALSHA" : "EVAL",
-            by_sha ? put_job.sha : std::string(put_job.text),
-            "6",
-            job_key(r.id),
-            o_.prefix + "seq",
-            o_.prefix + "list:" + r.client,
-            o_.prefix + "unfinished",
-            keyjobs_key(r.upstream, r.key_fp),
-            o_.prefix + "idemjob:" + r.client + "|" + (idem ? *r.idempotency_key : std::string()),
-            r.id,
-            job_json(r),
-            update ? "update" : "put",
-            cls,
-            r.client,
-            idem ? "1" : "0"};
+    std::vector<std::string> args{by_sha ? "EVALSHA" : "EVAL",
+                                  by_sha ? put_job.sha : std::string(put_job.text),
+                                  std::to_string(8 + events.size()),
+                                  job_key(r.id),
+                                  o_.prefix + "seq",
+                                  o_.prefix + "list:" + r.client,
+                                  o_.prefix + "unfinished",
+                                  keyjobs_key(r.upstream, r.key_fp),
+                                  o_.prefix + "idemjob:" + r.client + "|" + (idem ? *r.idempotency_key : std::string()),
+                                  o_.prefix + "outbox:pending",
+                                  o_.prefix + "outbox:changes"};
+    for (auto& e : events) args.push_back(o_.prefix + "evt:" + e.id);
+    for (auto a : {r.id, job_json(r), std::string(update ? "update" : "put"), std::string(cls), r.client,
+                   std::string(idem ? "1" : "0")})
+      args.push_back(std::move(a));
+    for (auto& e : events) {
+      args.push_back(e.id);
+      args.push_back(event_json(e));
+      args.push_back(std::to_string(e.next_attempt_ms));
+      args.push_back(std::to_string(e.updated_ms));
+    }
+    return args;
   }
 
-  bool write_job(const job_record& r, bool update) {
-    auto args = put_args(r, update, true);
+  std::vector<outbox_event> events_of(const reply_ptr& rep) {
+    std::vector<outbox_event> out;
+    if (rep->type != REDIS_REPLY_ARRAY) return out;
+    for (std::size_t i = 0; i < rep->elements; ++i) out.push_back(event_from(text(rep->element[i])));
+    return out;
+  }
+
+  bool write_job(const job_record& r, bool update, const std::vector<outbox_event>& events) {
+    auto args = put_args(r, update, true, events);
     auto rep = with_connection([&](redisContext* c) { return exec_script(c, args, put_job); });
     return to_int(rep.get()) != 0;
   }

@@ -1,6 +1,7 @@
 #include "videogate/jobs/refresher.hpp"
 
 #include "videogate/core/clock.hpp"
+#include "videogate/jobs/webhooks.hpp"
 #include "videogate/observe/metrics.hpp"
 
 #include <spdlog/spdlog.h>
@@ -89,6 +90,23 @@ bool refresher::note_not_found(const routing::router& rt, job_record& j, std::in
   return true;
 }
 
+asio::awaitable<bool> refresher::save(const routing::router& rt, job_record j, bool was_terminal, bool insert) {
+  std::vector<outbox_event> events;
+  if (auto e = event_for(rt.cfg(), j, was_terminal, clock::now_ms())) events.push_back(std::move(*e));
+  if (events.empty()) {
+    if (!insert) co_return co_await store_->update(std::move(j));
+    co_await store_->put(std::move(j));  // grouped with other puts
+    co_return true;
+  }
+  bool written = true;
+  if (insert)
+    co_await store_->put(std::move(j), std::move(events));
+  else
+    written = co_await store_->update(std::move(j), std::move(events));
+  if (written && events_written_) events_written_();
+  co_return written;
+}
+
 asio::awaitable<result<job_record>> refresher::refresh(std::shared_ptr<routing::router> snap, const std::string& id,
                                                        const id_fields& f) {
   // No store hop for finished jobs, unless the store is shared: another replica may delete
@@ -115,7 +133,7 @@ asio::awaitable<result<job_record>> refresher::refresh(std::shared_ptr<routing::
       co_return fail(errc::not_found, "No video found with id '" + id + "': it was deleted.", "video_id");
     if (known && known->terminal()) co_return *known;
     if (known && self->expire_if_due(*snap, *known, clock::now_ms())) {
-      co_await self->store_->update(*known);
+      co_await self->save(*snap, *known, false, false);
       self->terminal_->put(*known);
       co_return *known;
     }
@@ -144,7 +162,7 @@ asio::awaitable<result<job_record>> refresher::refresh(std::shared_ptr<routing::
       // 3 such answers over lost_after say it is gone (DESIGN §4).
       auto j = *known;
       self->note_not_found(*snap, j, clock::now_ms());
-      if (!co_await self->store_->update(j))
+      if (!co_await self->save(*snap, j, false, false))
         co_return fail(errc::not_found, "No video found with id '" + id + "': it was deleted.", "video_id");
       if (j.terminal()) self->terminal_->put(j);
       co_return j;
@@ -172,12 +190,13 @@ asio::awaitable<result<job_record>> refresher::refresh(std::shared_ptr<routing::
     j.lost_since_ms = 0;
     self->apply(*snap, j, *st, known.has_value());
     j.updated_at_ms = clock::now_ms();
+    bool was_terminal = known && known->terminal();  // never, here: finished jobs returned above
     if (known) {
       // Only over a record that still exists: a delete that ran meanwhile stays a delete.
-      if (!co_await self->store_->update(j))
+      if (!co_await self->save(*snap, j, was_terminal, false))
         co_return fail(errc::not_found, "No video found with id '" + id + "': it was deleted.", "video_id");
     } else {
-      co_await self->store_->put(j);
+      co_await self->save(*snap, j, false, true);
     }
     if (j.terminal()) self->terminal_->put(j);
     co_return j;

@@ -75,7 +75,24 @@ CREATE TABLE IF NOT EXISTS key_states (
 CREATE INDEX IF NOT EXISTS jobs_client_seq ON jobs (client, seq);
 CREATE INDEX IF NOT EXISTS jobs_client_idempotency ON jobs (client, idempotency_key) WHERE idempotency_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_unfinished ON jobs (seq) WHERE status NOT IN ('completed', 'failed', 'deleted');
-PRAGMA user_version = 3;
+-- The webhook outbox (DESIGN §9): events written with their job's terminal state.
+CREATE TABLE IF NOT EXISTS outbox (
+  id                TEXT    PRIMARY KEY,
+  type              TEXT    NOT NULL,
+  video_id          TEXT    NOT NULL,
+  client            TEXT    NOT NULL,
+  body              TEXT    NOT NULL,
+  created_at        INTEGER NOT NULL,
+  status            INTEGER NOT NULL,  -- 0 pending, 1 delivered, 2 failed
+  attempts          INTEGER NOT NULL,
+  last_error        TEXT    NOT NULL,
+  next_attempt_ms   INTEGER NOT NULL,
+  first_attempt_ms  INTEGER NOT NULL,
+  updated_ms        INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (next_attempt_ms) WHERE status = 0;
+CREATE INDEX IF NOT EXISTS outbox_by_change ON outbox (status, updated_ms);
+PRAGMA user_version = 4;
 )sql";
 
 class sqlite_store final : public store, private sqlite_db {
@@ -149,27 +166,148 @@ class sqlite_store final : public store, private sqlite_db {
     list_desc_ = prepare("SELECT " + cols + " FROM jobs WHERE client = ?1 AND seq < ?2 AND status != 'deleted' ORDER BY seq DESC LIMIT ?3");
     list_asc_ = prepare("SELECT " + cols + " FROM jobs WHERE client = ?1 AND seq > ?2 AND status != 'deleted' ORDER BY seq ASC LIMIT ?3");
     erase_ = prepare("DELETE FROM jobs WHERE id = ?1");
+    const std::string event_cols =
+        "id, type, video_id, client, body, created_at, status, attempts, last_error, next_attempt_ms, "
+        "first_attempt_ms, updated_ms";
+    add_event_ = prepare("INSERT INTO outbox (" + event_cols +
+                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT (id) DO NOTHING");
+    save_event_ = prepare(
+        "UPDATE outbox SET type = ?2, video_id = ?3, client = ?4, body = ?5, created_at = ?6, status = ?7, "
+        "attempts = ?8, last_error = ?9, next_attempt_ms = ?10, first_attempt_ms = ?11, updated_ms = ?12 WHERE id = ?1");
+    outbox_due_ = prepare("SELECT " + event_cols +
+                          " FROM outbox WHERE status = 0 AND next_attempt_ms <= ?1 ORDER BY next_attempt_ms LIMIT ?2");
+    outbox_next_ = prepare("SELECT MIN(next_attempt_ms) FROM outbox WHERE status = 0");
+    get_event_ = prepare("SELECT " + event_cols + " FROM outbox WHERE id = ?1");
+    list_events_ = prepare("SELECT " + event_cols + " FROM outbox ORDER BY updated_ms DESC LIMIT ?1");
+    list_events_by_status_ =
+        prepare("SELECT " + event_cols + " FROM outbox WHERE status = ?2 ORDER BY updated_ms DESC LIMIT ?1");
+    count_events_ = prepare("SELECT COUNT(*) FROM outbox WHERE status = ?1");
     unfinished_ = prepare("SELECT " + cols +
                            " FROM jobs WHERE status NOT IN ('completed', 'failed', 'deleted') AND seq > ?2 ORDER BY seq ASC LIMIT ?1");
   }
 
-  void put(const job_record& r) override {
+  using store::put;
+  using store::update;
+
+  void put(const job_record& r, const std::vector<outbox_event>& events) override {
     std::lock_guard lock(mutex_);
-    put_locked(r);
+    if (events.empty()) return put_locked(r);
+    transaction([&] {
+      put_locked(r);
+      add_events_locked(events);
+    });
   }
 
   void put_many(const std::vector<job_record>& rs) override {
     std::lock_guard lock(mutex_);
     if (rs.size() == 1) return put_locked(rs.front());
     // One transaction for the batch: one WAL append and one commit instead of one per job.
-    exec("BEGIN IMMEDIATE", "begin batch");
-    try {
+    transaction([&] {
       for (auto& r : rs) put_locked(r);
-      exec("COMMIT", "commit batch");
+    });
+  }
+
+  /// Runs `f` in one transaction (caller holds mutex_).
+  template <class F>
+  void transaction(F&& f) {
+    exec("BEGIN IMMEDIATE", "begin a transaction");
+    try {
+      f();
+      exec("COMMIT", "commit");
     } catch (...) {
       sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
       throw;
     }
+  }
+
+  void add_events_locked(const std::vector<outbox_event>& events) {
+    for (auto& e : events) {
+      stmt_use s(add_event_.get());
+      bind_event(s, e);
+      step_done(s, "add a webhook event");
+    }
+  }
+
+  void bind_event(const stmt_use& s, const outbox_event& e) {
+    bind_text(s, 1, e.id);
+    bind_text(s, 2, e.type);
+    bind_text(s, 3, e.video_id);
+    bind_text(s, 4, e.client);
+    bind_text(s, 5, e.body);
+    bind_int(s, 6, e.created_at);
+    bind_int(s, 7, static_cast<int>(e.status));
+    bind_int(s, 8, e.attempts);
+    bind_text(s, 9, e.last_error);
+    bind_int(s, 10, e.next_attempt_ms);
+    bind_int(s, 11, e.first_attempt_ms);
+    bind_int(s, 12, e.updated_ms);
+  }
+
+  static outbox_event row_to_event(sqlite3_stmt* s) {
+    outbox_event e;
+    e.id = column_text(s, 0);
+    e.type = column_text(s, 1);
+    e.video_id = column_text(s, 2);
+    e.client = column_text(s, 3);
+    e.body = column_text(s, 4);
+    e.created_at = sqlite3_column_int64(s, 5);
+    e.status = static_cast<outbox_event::state>(std::clamp(sqlite3_column_int(s, 6), 0, 2));
+    e.attempts = sqlite3_column_int(s, 7);
+    e.last_error = column_text(s, 8);
+    e.next_attempt_ms = sqlite3_column_int64(s, 9);
+    e.first_attempt_ms = sqlite3_column_int64(s, 10);
+    e.updated_ms = sqlite3_column_int64(s, 11);
+    return e;
+  }
+
+  std::vector<outbox_event> outbox_due(std::int64_t now_ms, int limit) override {
+    std::lock_guard lock(mutex_);
+    stmt_use s(outbox_due_.get());
+    bind_int(s, 1, now_ms);
+    bind_int(s, 2, limit);
+    std::vector<outbox_event> out;
+    while (step_row(s, "read due webhook events")) out.push_back(row_to_event(s.get()));
+    return out;
+  }
+
+  std::optional<std::int64_t> outbox_next_due() override {
+    std::lock_guard lock(mutex_);
+    stmt_use s(outbox_next_.get());
+    if (!step_row(s, "read the next webhook event") || sqlite3_column_type(s.get(), 0) == SQLITE_NULL) return std::nullopt;
+    return sqlite3_column_int64(s.get(), 0);
+  }
+
+  bool outbox_save(const outbox_event& e) override {
+    std::lock_guard lock(mutex_);
+    stmt_use s(save_event_.get());
+    bind_event(s, e);
+    step_done(s, "save a webhook event");
+    return sqlite3_changes(db_.get()) > 0;
+  }
+
+  std::optional<outbox_event> outbox_get(const std::string& id) override {
+    std::lock_guard lock(mutex_);
+    stmt_use s(get_event_.get());
+    bind_text(s, 1, id);
+    if (!step_row(s, "read a webhook event")) return std::nullopt;
+    return row_to_event(s.get());
+  }
+
+  std::vector<outbox_event> outbox_list(std::optional<outbox_event::state> status, int limit) override {
+    std::lock_guard lock(mutex_);
+    stmt_use s((status ? list_events_by_status_ : list_events_).get());
+    bind_int(s, 1, limit);
+    if (status) bind_int(s, 2, static_cast<int>(*status));
+    std::vector<outbox_event> out;
+    while (step_row(s, "list webhook events")) out.push_back(row_to_event(s.get()));
+    return out;
+  }
+
+  std::int64_t outbox_count(outbox_event::state status) override {
+    std::lock_guard lock(mutex_);
+    stmt_use s(count_events_.get());
+    bind_int(s, 1, static_cast<int>(status));
+    return step_row(s, "count webhook events") ? sqlite3_column_int64(s.get(), 0) : 0;
   }
 
   void put_locked(const job_record& r) {
@@ -204,12 +342,21 @@ class sqlite_store final : public store, private sqlite_db {
     bind_int(s, 22, r.lost_since_ms);
   }
 
-  bool update(const job_record& r) override {
+  bool update(const job_record& r, const std::vector<outbox_event>& events) override {
     std::lock_guard lock(mutex_);
-    stmt_use s(update_.get());
-    bind_record(s, r);
-    step_done(s, "update");
-    return sqlite3_changes(db_.get()) > 0;
+    auto write = [&] {
+      stmt_use s(update_.get());
+      bind_record(s, r);
+      step_done(s, "update");
+      return sqlite3_changes(db_.get()) > 0;
+    };
+    if (events.empty()) return write();
+    bool replaced = false;
+    transaction([&] {
+      replaced = write();
+      if (replaced) add_events_locked(events);
+    });
+    return replaced;
   }
 
   std::optional<idempotency_record> claim_idempotency(const idempotency_record& r, std::int64_t not_before) override {
@@ -426,6 +573,8 @@ class sqlite_store final : public store, private sqlite_db {
   stmt_ptr prune_idempotency_;
   stmt_ptr save_key_;
   stmt_ptr key_states_;
+  stmt_ptr add_event_, save_event_, outbox_due_, outbox_next_, get_event_, list_events_, list_events_by_status_,
+      count_events_;
   std::uint64_t claims_ = 0;
 };
 

@@ -5,6 +5,22 @@
 
 namespace videogate::jobs {
 
+const char* to_string(outbox_event::state s) noexcept {
+  switch (s) {
+    case outbox_event::state::pending: return "pending";
+    case outbox_event::state::delivered: return "delivered";
+    case outbox_event::state::failed: return "failed";
+  }
+  return "pending";
+}
+
+std::optional<outbox_event::state> outbox_state_from(std::string_view s) noexcept {
+  if (s == "pending") return outbox_event::state::pending;
+  if (s == "delivered") return outbox_event::state::delivered;
+  if (s == "failed") return outbox_event::state::failed;
+  return std::nullopt;
+}
+
 // A store of one process: the process decides alone (its own locks, its own counts).
 
 std::vector<key_state_record> store::key_states_of(const std::string& upstream) {

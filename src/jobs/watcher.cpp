@@ -97,7 +97,7 @@ asio::awaitable<void> watcher::pass() {
       if (!up) {
         // Its upstream left the config before a restart: nothing can ask about it; it ends at its TTL.
         if (refresh_->expire_if_due(*snap, j, now)) {
-          co_await store_->update(j);
+          co_await refresh_->save(*snap, j, false, false);
           refresh_->terminal().put(j);
         }
         continue;

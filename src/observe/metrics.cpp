@@ -58,6 +58,16 @@ void metrics::reload(bool ok) {
   ++counters_[std::string("videogate_config_reloads_total{result=\"") + (ok ? "ok" : "error") + "\"}"];
 }
 
+void metrics::webhook_delivery(const char* result) {
+  std::lock_guard lk(mu_);
+  ++counters_[std::string("videogate_webhook_deliveries_total{result=\"") + result + "\"}"];
+}
+
+void metrics::webhook_backlog(long long n) {
+  std::lock_guard lk(mu_);
+  webhook_backlog_ = n;
+}
+
 void metrics::content_bytes(std::size_t n) {
   std::lock_guard lk(mu_);
   content_bytes_ += n;
@@ -93,6 +103,8 @@ std::string metrics::render() const {
   }
   out << "# HELP videogate_content_bytes_total Video content bytes streamed to clients.\n"
       << "# TYPE videogate_content_bytes_total counter\nvideogate_content_bytes_total " << content_bytes_ << '\n';
+  out << "# HELP videogate_webhook_backlog Webhook events waiting to be delivered.\n"
+      << "# TYPE videogate_webhook_backlog gauge\nvideogate_webhook_backlog " << webhook_backlog_ << '\n';
   return out.str();
 }
 

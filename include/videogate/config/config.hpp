@@ -21,11 +21,33 @@ struct limits_config {
   std::uint32_t max_connections = 10'000;  ///< downstream connections; beyond it accept waits
 };
 
+/// Where a client's signed video.completed / video.failed events go (DESIGN §9).
+struct webhook_target {
+  std::string url;                  ///< http(s), absolute
+  std::string secret;               ///< whsec_<base64> (or raw text): signs every event
+  std::string previous_secret;      ///< added key: during a rotation both sign (two signatures)
+};
+
 struct client_config {
   std::string name;
   std::string key;
   std::vector<std::string> models{"*"};  ///< public model names, "*" = all
+  std::optional<webhook_target> webhook;
 };
+
+struct webhooks_config {
+  milliseconds timeout{15'000};                 ///< one delivery attempt
+  milliseconds retry_for{72LL * 3'600'000};     ///< stop retrying this long after the first attempt
+  /// Delay before each retry (±20 % jitter); the last repeats.
+  std::vector<milliseconds> schedule{milliseconds(5'000),      milliseconds(300'000),    milliseconds(1'800'000),
+                                     milliseconds(7'200'000),  milliseconds(18'000'000), milliseconds(36'000'000),
+                                     milliseconds(36'000'000)};
+  bool allow_private = false;  ///< webhook URLs may resolve to loopback/private addresses
+};
+
+/// The key bytes of a webhook secret: base64 after `whsec_`, else the text itself (as the
+/// official SDKs read it); nullopt when the base64 is broken.
+std::optional<std::string> webhook_key(const std::string& secret);
 
 struct admin_config {
   std::string key;  ///< empty: /admin/* answers 404
@@ -118,6 +140,7 @@ struct config {
   std::string public_base_url;
   limits_config limits;
   std::vector<client_config> clients;
+  webhooks_config webhooks;
   admin_config admin;
   log_config log;
   store_config store;

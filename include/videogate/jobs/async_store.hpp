@@ -96,6 +96,32 @@ class async_store {
     return call([limit, after_seq](store& s) { return s.unfinished(limit, after_seq); });
   }
   auto update(job_record r) { return call([r = std::move(r)](store& s) { return s.update(r); }); }
+  /// update() with the webhook events its terminal state makes, in one step.
+  auto update(job_record r, std::vector<outbox_event> events) {
+    return call([r = std::move(r), ev = std::move(events)](store& s) { return s.update(r, ev); });
+  }
+  /// put() with webhook events: written on their own (not grouped), in one step.
+  auto put(job_record r, std::vector<outbox_event> events) {
+    return call([r = std::move(r), ev = std::move(events)](store& s) { s.put(r, ev); });
+  }
+  auto outbox_due(std::int64_t now_ms, int limit) {
+    return call([now_ms, limit](store& s) { return s.outbox_due(now_ms, limit); });
+  }
+  auto outbox_next_due() {
+    return call([](store& s) { return s.outbox_next_due(); });
+  }
+  auto outbox_save(outbox_event e) {
+    return call([e = std::move(e)](store& s) { return s.outbox_save(e); });
+  }
+  auto outbox_get(std::string id) {
+    return call([id = std::move(id)](store& s) { return s.outbox_get(id); });
+  }
+  auto outbox_list(std::optional<outbox_event::state> status, int limit) {
+    return call([status, limit](store& s) { return s.outbox_list(status, limit); });
+  }
+  auto outbox_count(outbox_event::state status) {
+    return call([status](store& s) { return s.outbox_count(status); });
+  }
   auto claim_idempotency(idempotency_record r, std::int64_t not_before) {
     return call([r = std::move(r), not_before](store& s) { return s.claim_idempotency(r, not_before); });
   }

@@ -17,6 +17,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -51,6 +52,15 @@ class refresher : public std::enable_shared_from_this<refresher> {
   /// ends it as failed `vendor_lost` (returns true). The caller saves.
   bool note_not_found(const routing::router& rt, job_record& j, std::int64_t now_ms);
 
+  /// Writes `j` (a put when `insert`, else an update that never resurrects a tombstone) with
+  /// the webhook event its end makes, if it just ended (`was_terminal` false) and its client
+  /// has a webhook (DESIGN §9: the event is written in the same step as the terminal state).
+  /// Returns what the update returned (true for a put).
+  boost::asio::awaitable<bool> save(const routing::router& rt, job_record j, bool was_terminal, bool insert);
+
+  /// Told (any thread) when a write carried webhook events: the sender looks at once.
+  void on_events(std::function<void()> f) { events_written_ = std::move(f); }
+
   terminal_cache& terminal() noexcept { return *terminal_; }
 
  private:
@@ -64,6 +74,7 @@ class refresher : public std::enable_shared_from_this<refresher> {
   std::shared_ptr<observe::metrics> metrics_;
   std::unique_ptr<terminal_cache> terminal_;
   std::unique_ptr<coalescer<result<job_record>>> polls_;
+  std::function<void()> events_written_;
   std::mutex unknown_mu_;
   std::set<std::string> unknown_words_;
 };

@@ -79,6 +79,27 @@ struct key_state_record {
   std::int64_t updated_ms = 0;
 };
 
+/// A webhook event in the outbox (DESIGN §9): written in the same step as its job's terminal
+/// state, delivered at least once, kept after delivery for the admin list.
+struct outbox_event {
+  enum class state { pending, delivered, failed };
+  std::string id;                    ///< evt_…: one per video and type, ever
+  std::string type;                  ///< video.completed | video.failed
+  std::string video_id;
+  std::string client;
+  std::string body;                  ///< the JSON sent, the same bytes on every attempt
+  std::int64_t created_at = 0;       ///< unix s
+  state status = state::pending;
+  int attempts = 0;
+  std::string last_error;
+  std::int64_t next_attempt_ms = 0;  ///< pending: when the next attempt is due (unix ms)
+  std::int64_t first_attempt_ms = 0; ///< 0 until the first attempt; retry_for counts from it
+  std::int64_t updated_ms = 0;       ///< unix ms of the last change (lists order by it)
+};
+
+const char* to_string(outbox_event::state s) noexcept;
+std::optional<outbox_event::state> outbox_state_from(std::string_view s) noexcept;
+
 struct list_query {
   std::string client;
   std::optional<std::string> after;  ///< a job id: return jobs after it in `order`
@@ -95,8 +116,10 @@ class store {
  public:
   virtual ~store() = default;
   /// Inserts or replaces the record with the same id. Durable on return (sqlite: committed).
-  /// `seq` is assigned on first insert and kept on replace.
-  virtual void put(const job_record& r) = 0;
+  /// `seq` is assigned on first insert and kept on replace. `events` join the outbox in the
+  /// same step (an event whose id is there already is kept as it is: one per video and type).
+  virtual void put(const job_record& r, const std::vector<outbox_event>& events) = 0;
+  void put(const job_record& r) { put(r, {}); }
   /// put() of each record, in order, as one unit where the store can (one transaction).
   virtual void put_many(const std::vector<job_record>& rs) {
     for (auto& r : rs) put(r);
@@ -108,8 +131,10 @@ class store {
   /// `after` unknown (or another client's) yields an empty page.
   virtual list_page list(const list_query& q) = 0;
   /// Replaces the record only if it exists and is not a tombstone: a poll that ends after a
-  /// delete never brings the job back. Returns whether it replaced.
-  virtual bool update(const job_record& r) = 0;
+  /// delete never brings the job back. Returns whether it replaced; `events` join the outbox
+  /// in the same step, and only if it did.
+  virtual bool update(const job_record& r, const std::vector<outbox_event>& events) = 0;
+  bool update(const job_record& r) { return update(r, {}); }
   /// Returns false if there was no such id.
   virtual bool erase(const std::string& id) = 0;
   /// Jobs not yet terminal (for the job watcher), oldest first, those with seq > after_seq.
@@ -122,6 +147,18 @@ class store {
   virtual void settle_idempotency(const idempotency_record& r) = 0;
   /// Forgets a claimed key whose request certainly made nothing (refused, invalid): a retry may create.
   virtual void release_idempotency(const std::string& client, const std::string& key) = 0;
+
+  // ---- The webhook outbox (DESIGN §9).
+  /// Pending events due at `now_ms`, soonest first.
+  virtual std::vector<outbox_event> outbox_due(std::int64_t now_ms, int limit) = 0;
+  /// When the soonest pending event is due (unix ms), if any is pending.
+  virtual std::optional<std::int64_t> outbox_next_due() = 0;
+  /// Writes an event's new state (after an attempt, or queued again); false if unknown.
+  virtual bool outbox_save(const outbox_event& e) = 0;
+  virtual std::optional<outbox_event> outbox_get(const std::string& id) = 0;
+  /// Events, newest change first; `status` empty: all.
+  virtual std::vector<outbox_event> outbox_list(std::optional<outbox_event::state> status, int limit) = 0;
+  virtual std::int64_t outbox_count(outbox_event::state status) = 0;
 
   /// Keeps `k` (a shared store keeps it only if it is newer, by updated_ms, than the one it has).
   virtual void save_key_state(const key_state_record& k) = 0;

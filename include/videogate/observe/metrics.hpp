@@ -22,6 +22,11 @@ class metrics {
   void content_bytes(std::size_t n);
   /// A config reload was applied (ok) or refused.
   void reload(bool ok);
+  /// A webhook delivery attempt ended: "delivered", "retry" (will be tried again) or "failed"
+  /// (given up: 410, or past retry_for).
+  void webhook_delivery(const char* result);
+  /// Webhook events waiting to be delivered (the outbox's pending ones, last counted).
+  void webhook_backlog(long long n);
   /// The Prometheus text format.
   std::string render() const;
 
@@ -35,6 +40,7 @@ class metrics {
   std::map<std::string, unsigned long long> counters_;  ///< "name{labels}" -> value
   std::map<std::string, histogram> histograms_;         ///< "name{labels" -> histogram (labels open)
   unsigned long long content_bytes_ = 0;
+  long long webhook_backlog_ = 0;
   void observe(const std::string& name, const std::string& labels, double seconds);
 };
 
