@@ -171,8 +171,9 @@ class loader : public yaml_reader {
       auto sf = at(*e, name, f);
       if (required && !require(sf)) return;
       if (!sf.found) return;
-      auto s = nonempty_text(sf);
-      if (!s) return;
+      // An empty previous_secret is none (a rotation's `${OLD:-}` outside a rotation).
+      auto s = required ? nonempty_text(sf) : text(sf);
+      if (!s || s->empty()) return;
       auto key = webhook_key(*s);
       if (!key)
         fail(sf, "is not a webhook secret: the text after whsec_ must be base64");

@@ -333,6 +333,59 @@ TEST_F(config_test, a_bad_redis_url_names_the_line_and_never_the_password) {
   EXPECT_EQ(e.message.find("hunter2secret"), std::string::npos) << e.message;
 }
 
+// DESIGN §3's webhook keys, as written there (clients[].webhook, webhooks).
+TEST_F(config_test, webhook_keys_as_design_writes_them) {
+  auto c = must_load(std::string(minimal) +
+                     "clients:\n"
+                     "  - name: web\n"
+                     "    key: \"k1\"\n"
+                     "    models: [\"*\"]\n"
+                     "    webhook:\n"
+                     "      url: \"https://app.example/hooks/videos\"\n"
+                     "      secret: \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n"
+                     "webhooks:\n"
+                     "  timeout: 15s\n"
+                     "  retry_for: 72h\n"
+                     "  schedule: [5s, 5m, 30m, 2h, 5h, 10h, 10h]\n"
+                     "  allow_private: false\n");
+  ASSERT_EQ(c.clients.size(), 1u);
+  ASSERT_TRUE(c.clients[0].webhook.has_value());
+  EXPECT_EQ(c.clients[0].webhook->url, "https://app.example/hooks/videos");
+  EXPECT_EQ(c.clients[0].webhook->secret, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+  EXPECT_EQ(c.webhooks.timeout, std::chrono::seconds(15));
+  EXPECT_EQ(c.webhooks.retry_for, std::chrono::hours(72));
+  ASSERT_EQ(c.webhooks.schedule.size(), 7u);
+  EXPECT_EQ(c.webhooks.schedule[1], std::chrono::minutes(5));
+  EXPECT_FALSE(c.webhooks.allow_private);
+  auto short_schedule = must_load(std::string(minimal) + "webhooks:\n  schedule: [100ms]\n  allow_private: true\n");
+  ASSERT_EQ(short_schedule.webhooks.schedule.size(), 1u);
+  EXPECT_EQ(short_schedule.webhooks.schedule[0], std::chrono::milliseconds(100));
+  EXPECT_TRUE(short_schedule.webhooks.allow_private);
+  EXPECT_FALSE(must_load(minimal).clients.size() && must_load(minimal).clients[0].webhook.has_value());
+}
+
+TEST_F(config_test, a_bad_webhook_is_a_precise_error_that_never_quotes_the_secret) {
+  auto client = [](const std::string& webhook) {
+    return std::string(minimal) + "clients:\n  - name: web\n    key: \"k1\"\n    webhook:\n" + webhook;
+  };
+  auto e = one_error(client("      url: \"ftp://app.example/h\"\n      secret: \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n"));
+  EXPECT_EQ(e.path, "clients[0].webhook.url");
+  e = one_error(client("      url: \"https://app.example/h\"\n      secret: \"whsec_not*base64*hunter2\"\n"));
+  EXPECT_EQ(e.path, "clients[0].webhook.secret");
+  EXPECT_EQ(e.message.find("hunter2"), std::string::npos) << e.message;
+  e = one_error(client("      url: \"https://app.example/h\"\n      secret: \"whsec_c2hvcnQ=\"\n"));
+  EXPECT_EQ(e.path, "clients[0].webhook.secret");
+  EXPECT_NE(e.message.find("16 bytes"), std::string::npos) << e.message;
+  e = one_error(client("      url: \"https://app.example/h\"\n"));
+  EXPECT_EQ(e.path, "clients[0].webhook.secret");
+  e = one_error(client("      url: \"https://app.example/h\"\n      secret: \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n"
+                       "      secrte: x\n"));
+  EXPECT_EQ(e.path, "clients[0].webhook.secrte");
+  EXPECT_EQ(one_error(std::string(minimal) + "webhooks:\n  schedule: []\n").path, "webhooks.schedule");
+  EXPECT_EQ(one_error(std::string(minimal) + "webhooks:\n  schedule: [5s, soon]\n").path, "webhooks.schedule[1]");
+  EXPECT_EQ(one_error(std::string(minimal) + "webhooks:\n  timeout: 0s\n").path, "webhooks.timeout");
+}
+
 TEST_F(config_test, max_polls_per_second) {
   EXPECT_EQ(must_load(minimal).upstreams[0].max_polls_per_second, 0u) << "no cap by default";
   EXPECT_EQ(must_load(std::string(minimal) + "    max_polls_per_second: 5\n").upstreams[0].max_polls_per_second, 5u);
@@ -823,9 +876,10 @@ TEST_F(config_test, shipped_example_yaml_validates_with_its_env) {
   const std::string path = repo_config_dir + "/example.yaml";
   auto without = load_file(path, &lookup);
   EXPECT_FALSE(without.cfg);
-  EXPECT_EQ(without.errors.size(), 4u) << dump(without);
+  EXPECT_EQ(without.errors.size(), 5u) << dump(without);
 
   fake_env()["WEB_CLIENT_KEY"] = "web";
+  fake_env()["WEB_WEBHOOK_SECRET"] = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
   fake_env()["VENDOR_A_KEY_1"] = "a1";
   fake_env()["VENDOR_A_KEY_2"] = "a2";
   fake_env()["VENDOR_B_KEY"] = "b1";
@@ -834,6 +888,8 @@ TEST_F(config_test, shipped_example_yaml_validates_with_its_env) {
   EXPECT_EQ(r.cfg->upstreams.size(), 2u);
   EXPECT_EQ(r.cfg->models(), (std::vector<std::string>{"sora-2", "sora-2-pro"}));
   EXPECT_EQ(r.cfg->clients.at(0).key, "web");
+  ASSERT_TRUE(r.cfg->clients.at(0).webhook.has_value());
+  EXPECT_TRUE(r.cfg->clients.at(0).webhook->previous_secret.empty());
 }
 
 TEST_F(config_test, container_configs_validate_with_their_env) {

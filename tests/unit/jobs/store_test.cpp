@@ -1113,3 +1113,142 @@ TEST(RedisUrl, ErrorsNeverQuoteThePassword) {
 
 }  // namespace
 }  // namespace videogate::jobs
+
+namespace videogate::jobs {
+namespace {
+
+// ---- The webhook outbox (DESIGN §9), the same on every store kind ----
+
+template <class Kind>
+class OutboxTest : public StoreTest<Kind> {};
+TYPED_TEST_SUITE(OutboxTest, store_kinds, kind_names);
+
+outbox_event make_event(const std::string& id, const std::string& video, std::int64_t due_ms) {
+  outbox_event e;
+  e.id = id;
+  e.type = "video.completed";
+  e.video_id = video;
+  e.client = "A";
+  e.body = R"({"id":")" + id + R"(","object":"event"})";
+  e.created_at = due_ms / 1000;
+  e.next_attempt_ms = due_ms;
+  e.updated_ms = due_ms;
+  return e;
+}
+
+TYPED_TEST(OutboxTest, AnEventIsWrittenWithItsJobAndOnlyIfTheJobWas) {
+  auto& s = *this->store_;
+  auto j = make_job("v1", "A", 1, "queued");
+  s.put(j);
+  j.status = "completed";
+  ASSERT_TRUE(s.update(j, {make_event("evt_1", "v1", 5'000)}));
+  auto e = s.outbox_get("evt_1");
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->video_id, "v1");
+  EXPECT_EQ(e->body, R"({"id":"evt_1","object":"event"})");
+  EXPECT_EQ(e->status, outbox_event::state::pending);
+
+  // An update that does not happen (a tombstone, an unknown job) writes no event.
+  s.put(make_job("v2", "A", 2, "deleted"));
+  auto gone = make_job("v2", "A", 2, "completed");
+  EXPECT_FALSE(s.update(gone, {make_event("evt_2", "v2", 5'000)}));
+  EXPECT_FALSE(s.update(make_job("nope", "A", 3, "completed"), {make_event("evt_3", "nope", 5'000)}));
+  EXPECT_FALSE(s.outbox_get("evt_2").has_value());
+  EXPECT_FALSE(s.outbox_get("evt_3").has_value());
+
+  // A put carries events too.
+  s.put(make_job("v4", "A", 4, "failed"), {make_event("evt_4", "v4", 6'000)});
+  EXPECT_TRUE(s.outbox_get("evt_4").has_value());
+  EXPECT_EQ(s.outbox_count(outbox_event::state::pending), 2);
+}
+
+TYPED_TEST(OutboxTest, OneEventPerIdEver) {
+  auto& s = *this->store_;
+  auto j = make_job("v1", "A", 1, "completed");
+  s.put(j, {make_event("evt_1", "v1", 5'000)});
+  auto delivered = *s.outbox_get("evt_1");
+  delivered.status = outbox_event::state::delivered;
+  delivered.attempts = 1;
+  delivered.updated_ms = 7'000;
+  ASSERT_TRUE(s.outbox_save(delivered));
+  // The same event again (a second poll that saw the end, another replica): kept as it is.
+  ASSERT_TRUE(s.update(j, {make_event("evt_1", "v1", 9'000)}));
+  auto e = s.outbox_get("evt_1");
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->status, outbox_event::state::delivered);
+  EXPECT_EQ(e->attempts, 1);
+  EXPECT_EQ(s.outbox_count(outbox_event::state::pending), 0);
+  EXPECT_EQ(s.outbox_count(outbox_event::state::delivered), 1);
+}
+
+TYPED_TEST(OutboxTest, DueEventsSoonestFirstAndTheNextDueTime) {
+  auto& s = *this->store_;
+  EXPECT_FALSE(s.outbox_next_due().has_value());
+  s.put(make_job("v1", "A", 1, "completed"), {make_event("evt_late", "v1", 9'000), make_event("evt_soon", "v1b", 2'000)});
+  s.put(make_job("v2", "A", 2, "completed"), {make_event("evt_mid", "v2", 5'000)});
+  EXPECT_EQ(s.outbox_next_due(), 2'000);
+  auto due = s.outbox_due(6'000, 10);
+  ASSERT_EQ(due.size(), 2u);
+  EXPECT_EQ(due[0].id, "evt_soon");
+  EXPECT_EQ(due[1].id, "evt_mid");
+  EXPECT_EQ(s.outbox_due(6'000, 1).size(), 1u) << "the limit holds";
+  EXPECT_TRUE(s.outbox_due(1'000, 10).empty());
+
+  // Delivered and failed events are never due again.
+  auto e = due[0];
+  e.status = outbox_event::state::delivered;
+  e.updated_ms = 6'000;
+  ASSERT_TRUE(s.outbox_save(e));
+  auto f = due[1];
+  f.status = outbox_event::state::failed;
+  f.last_error = "HTTP 410";
+  f.updated_ms = 6'500;
+  ASSERT_TRUE(s.outbox_save(f));
+  EXPECT_TRUE(s.outbox_due(6'000, 10).empty());
+  EXPECT_EQ(s.outbox_next_due(), 9'000);
+  EXPECT_FALSE(s.outbox_save(make_event("evt_unknown", "v9", 1)));
+}
+
+TYPED_TEST(OutboxTest, ListsByStatusNewestChangeFirst) {
+  auto& s = *this->store_;
+  s.put(make_job("v1", "A", 1, "completed"),
+        {make_event("evt_a", "v1", 1'000), make_event("evt_b", "v1", 2'000), make_event("evt_c", "v1", 3'000)});
+  auto b = *s.outbox_get("evt_b");
+  b.status = outbox_event::state::delivered;
+  b.updated_ms = 10'000;
+  s.outbox_save(b);
+  auto c = *s.outbox_get("evt_c");
+  c.status = outbox_event::state::failed;
+  c.updated_ms = 11'000;
+  c.last_error = "HTTP 410";
+  s.outbox_save(c);
+  auto all = s.outbox_list(std::nullopt, 10);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].id, "evt_c");
+  EXPECT_EQ(all[1].id, "evt_b");
+  EXPECT_EQ(all[2].id, "evt_a");
+  auto failed = s.outbox_list(outbox_event::state::failed, 10);
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].last_error, "HTTP 410");
+  auto pending = s.outbox_list(outbox_event::state::pending, 10);
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].id, "evt_a");
+  EXPECT_EQ(s.outbox_list(std::nullopt, 2).size(), 2u);
+  EXPECT_EQ(s.outbox_count(outbox_event::state::failed), 1);
+}
+
+TEST(SqliteStore, OutboxSurvivesCloseAndReopen) {
+  temp_db db;
+  {
+    auto s = open_sqlite_store(db.path());
+    s->put(make_job("v1", "A", 1, "completed"), {make_event("evt_1", "v1", 5'000)});
+  }
+  auto s = open_sqlite_store(db.path());
+  auto e = s->outbox_get("evt_1");
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->status, outbox_event::state::pending);
+  EXPECT_EQ(s->outbox_due(5'000, 10).size(), 1u);
+}
+
+}  // namespace
+}  // namespace videogate::jobs
