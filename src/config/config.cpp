@@ -40,11 +40,12 @@ constexpr std::array<std::string_view, 2> log_keys{"level", "format"};
 constexpr std::array<std::string_view, 5> store_keys{"kind", "path", "sync", "url", "prefix"};
 constexpr std::array<std::pair<std::string_view, std::string_view>, 2> store_syncs{{{"normal", "normal"}, {"full", "full"}}};
 constexpr std::array<std::string_view, 1> ids_keys{"secret"};
-constexpr std::array<std::string_view, 20> upstream_keys{
+constexpr std::array<std::string_view, 21> upstream_keys{
     "name",    "dialect",         "base_url", "request_format", "keys",
     "key_strategy", "max_jobs_per_key", "connect_timeout", "timeout", "poll_interval",
     "models",  "durations",       "defaults", "content",  "ca_file",
-    "job_ttl", "lost_after", "content_hosts", "allow_private_addresses", "max_polls_per_second"};
+    "job_ttl", "lost_after", "content_hosts", "allow_private_addresses", "max_polls_per_second",
+    "callbacks"};
 constexpr std::array<std::string_view, 2> route_keys{"model", "upstreams"};
 
 constexpr std::array<std::pair<std::string_view, std::string_view>, 5> log_levels{{
@@ -342,6 +343,7 @@ class loader : public yaml_reader {
     if (auto d = duration(at(*e, "lost_after", f), true)) u.lost_after = *d;
     parse_content_hosts(at(*e, "content_hosts", f), u);
     if (auto b = boolean(at(*e, "allow_private_addresses", f))) u.allow_private_addresses = *b;
+    if (auto b = boolean(at(*e, "callbacks", f))) u.callbacks = *b;
     if (auto c = at(*e, "ca_file", f); c.has_value()) {
       if (auto s = nonempty_text(c)) {
         if (std::ifstream probe(*s); !probe) fail(c, "cannot read CA file '" + *s + "'");

@@ -126,6 +126,9 @@ struct upstream_config {
   /// empty: any public host. The base_url's host is always allowed.
   std::vector<std::string> content_hosts;
   bool allow_private_addresses = false;  ///< content URLs may resolve to loopback/private ranges
+  /// Pass a callback URL where the vendor takes one (DESIGN §2); none of the openai, unified
+  /// and freesora APIs does, so it matters from the task-API dialects on.
+  bool callbacks = true;
 };
 
 struct route_config {

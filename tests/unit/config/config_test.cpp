@@ -57,18 +57,30 @@ public_base_url: ""              # how clients reach us; used in links we hand o
 limits:
   max_body_bytes: 52428800       # create bodies with images
   request_timeout: 60s           # whole downstream request
+  header_timeout: 10s            # whole request head; slower senders are closed (408 or close)
+  max_connections: 10000         # downstream connections; beyond it accept waits, never spins
 clients:                         # absent or empty: no client auth (sidecar on loopback)
   - name: web
     key: "${WEB_CLIENT_KEY}"
     models: ["*"]                # which public models this client may use
+    webhook:                     # optional: signed video.completed / video.failed events (§9)
+      url: "https://app.example/hooks/videos"
+      secret: "${WEB_WEBHOOK_SECRET}"   # whsec_<base64>
+webhooks:
+  timeout: 15s                   # one delivery attempt
+  retry_for: 72h                 # stop retrying an event this long after its first attempt
+  schedule: [5s, 5m, 30m, 2h, 5h, 10h, 10h]  # delay before each retry (±20 % jitter); the last repeats
+  allow_private: false           # true lets webhook URLs resolve to loopback/private addresses
 admin:
   key: "${VIDEOGATE_ADMIN_KEY:-}"  # empty: /admin/* answers 404
 log:
   level: info                    # trace | debug | info | warn | error
   format: text                   # text | json
 store:
-  kind: sqlite                   # sqlite (default) | memory
-  path: "videogate.db"
+  kind: sqlite                   # sqlite (default) | memory | redis
+  path: "videogate.db"           # sqlite
+  url: "redis://127.0.0.1:6379/0"  # redis: redis://[:password@]host:port/db
+  prefix: "videogate:"           # redis key prefix (several gateways may share one Redis)
 ids:
   secret: "${VIDEOGATE_ID_SECRET:-}"   # empty: generated once and kept beside the store
 upstreams:
@@ -82,6 +94,11 @@ upstreams:
     connect_timeout: 5s
     timeout: 60s
     poll_interval: 2s            # never ask the vendor about one job more often than this
+    max_polls_per_second: 0      # status calls to this upstream, whole fleet; 0 = no cap
+    job_ttl: 24h                 # unfinished longer than this: failed, code "expired"
+    content_hosts: []            # if set: content URLs must be on these hosts ("*.cdn.example")
+    allow_private_addresses: false  # true: content URLs may resolve to loopback/private ranges
+    callbacks: true              # pass a callback URL where the vendor takes one (§2)
     models: { sora-2: sora-2, sora-2-pro: sora-2-pro }
     durations: { sora-2: [4, 8, 12] }
     defaults: { watermark: false }
@@ -131,6 +148,7 @@ class config_test : public ::testing::Test {
 
 TEST_F(config_test, design_example_accepts_every_key) {
   fake_env()["WEB_CLIENT_KEY"] = "web-secret";
+  fake_env()["WEB_WEBHOOK_SECRET"] = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
   fake_env()["VENDOR_A_KEY_1"] = "sk-a1";
   fake_env()["VENDOR_A_KEY_2"] = "sk-a2";
   auto c = must_load(design_example);
@@ -172,6 +190,21 @@ TEST_F(config_test, design_example_accepts_every_key) {
   EXPECT_EQ(a.defaults.at("watermark").kind, default_value::type::boolean);
   EXPECT_FALSE(a.defaults.at("watermark").boolean);
   EXPECT_EQ(a.content, content_mode::proxy);
+  EXPECT_EQ(a.max_polls_per_second, 0u);
+  EXPECT_EQ(a.job_ttl, std::chrono::hours(24));
+  EXPECT_TRUE(a.content_hosts.empty());
+  EXPECT_FALSE(a.allow_private_addresses);
+  EXPECT_TRUE(a.callbacks);
+  EXPECT_EQ(c.limits.header_timeout, 10s);
+  EXPECT_EQ(c.limits.max_connections, 10000u);
+  ASSERT_TRUE(c.clients[0].webhook.has_value());
+  EXPECT_EQ(c.clients[0].webhook->url, "https://app.example/hooks/videos");
+  EXPECT_EQ(c.webhooks.timeout, 15s);
+  EXPECT_EQ(c.webhooks.retry_for, std::chrono::hours(72));
+  EXPECT_EQ(c.webhooks.schedule.size(), 7u);
+  EXPECT_FALSE(c.webhooks.allow_private);
+  EXPECT_EQ(c.store.url, "redis://127.0.0.1:6379/0");
+  EXPECT_EQ(c.store.prefix, "videogate:");
 
   const auto& b = c.upstreams[1];
   EXPECT_EQ(b.dialect, dialect_kind::unified);
@@ -189,6 +222,7 @@ TEST_F(config_test, design_example_accepts_every_key) {
 
 TEST_F(config_test, design_example_optional_vars_come_from_env) {
   fake_env()["WEB_CLIENT_KEY"] = "web-secret";
+  fake_env()["WEB_WEBHOOK_SECRET"] = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
   fake_env()["VENDOR_A_KEY_1"] = "sk-a1";
   fake_env()["VENDOR_A_KEY_2"] = "sk-a2";
   fake_env()["VIDEOGATE_ADMIN_KEY"] = "adm";
@@ -201,15 +235,18 @@ TEST_F(config_test, design_example_optional_vars_come_from_env) {
 TEST_F(config_test, design_example_without_env_lists_every_unset_variable) {
   auto r = load(design_example);
   EXPECT_FALSE(r.cfg);
-  ASSERT_EQ(r.errors.size(), 3u) << dump(r);
+  ASSERT_EQ(r.errors.size(), 4u) << dump(r);
   EXPECT_EQ(r.errors[0].path, "clients[0].key");
-  EXPECT_EQ(r.errors[0].line, 9);
+  EXPECT_EQ(r.errors[0].line, 11);
   EXPECT_NE(r.errors[0].message.find("'WEB_CLIENT_KEY' is not set"), std::string::npos);
-  EXPECT_EQ(r.errors[1].path, "upstreams[0].keys[0]");
-  EXPECT_EQ(r.errors[1].line, 26);
-  EXPECT_NE(r.errors[1].message.find("VENDOR_A_KEY_1"), std::string::npos);
-  EXPECT_EQ(r.errors[2].path, "upstreams[0].keys[1]");
-  EXPECT_NE(r.errors[2].message.find("VENDOR_A_KEY_2"), std::string::npos);
+  EXPECT_EQ(r.errors[1].path, "clients[0].webhook.secret");
+  EXPECT_EQ(r.errors[1].line, 15);
+  EXPECT_NE(r.errors[1].message.find("WEB_WEBHOOK_SECRET"), std::string::npos);
+  EXPECT_EQ(r.errors[2].path, "upstreams[0].keys[0]");
+  EXPECT_EQ(r.errors[2].line, 38);
+  EXPECT_NE(r.errors[2].message.find("VENDOR_A_KEY_1"), std::string::npos);
+  EXPECT_EQ(r.errors[3].path, "upstreams[0].keys[1]");
+  EXPECT_NE(r.errors[3].message.find("VENDOR_A_KEY_2"), std::string::npos);
 }
 
 TEST_F(config_test, defaults_apply_when_keys_are_absent) {
