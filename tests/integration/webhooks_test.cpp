@@ -192,16 +192,33 @@ std::string job_status(const stack& s, const std::string& id) {
 }
 
 /// Retrieves the job as its client (each retrieve is a vendor poll) until it is terminal; the
-/// last status seen.
-std::string poll_until_terminal(const stack& s, const std::string& id, std::chrono::milliseconds within = 15s) {
+/// last status seen. `seen_at`, when given, gets the moment the retrieve that saw it terminal
+/// was sent.
+std::string poll_until_terminal(const stack& s, const std::string& id, std::chrono::milliseconds within = 15s,
+                                clk::time_point* seen_at = nullptr) {
   std::string st;
   eventually(
       [&] {
+        auto sent = clk::now();
         st = job_status(s, id);
+        if (seen_at) *seen_at = sent;
         return st == "completed" || st == "failed";
       },
       within);
   return st;
+}
+
+/// Starts the simulated vendor (a job finishes at its first poll) and a gateway on `cfg`, then
+/// has client `app` make one job and retrieve it until it ends `expected`. The job's id; ""
+/// (with the failure reported) when it was not made or ended otherwise.
+std::string start_and_finish_a_job(stack& s, const std::string& cfg, const std::string& expected = "completed") {
+  s.start_mock({"--complete-after-polls", "1"});
+  s.start_gateway(cfg);
+  auto id = create_job(s);
+  if (id.empty()) return "";
+  auto st = poll_until_terminal(s, id);
+  EXPECT_EQ(st, expected) << id;
+  return st == expected ? id : "";
 }
 
 /// GET /admin/webhooks (with `?status=` when `status` is set): the raw answer.
@@ -239,6 +256,25 @@ std::optional<json::object> hook_event(const stack& s, const std::string& video_
 
 long long attempts(const json::object& o) { return o.at("attempts").to_number<long long>(); }
 
+/// Waits (10 s at most) until the listed event of `video_id` and `type` satisfies `pred`; that
+/// event, or nullopt when it did not come to be.
+template <class F>
+std::optional<json::object> event_when(const stack& s, const std::string& video_id, F pred,
+                                       const std::string& type = "video.completed") {
+  std::optional<json::object> ev;
+  bool held = eventually(
+      [&] {
+        ev = hook_event(s, video_id, type);
+        return ev && pred(*ev);
+      },
+      10s);
+  return held ? ev : std::nullopt;
+}
+
+auto status_is(std::string status) {
+  return [status = std::move(status)](const json::object& e) { return str(e, "status") == status; };
+}
+
 /// /metrics' delivery counter for `result`, 0 when the series is not there yet.
 double deliveries(const stack& s, const std::string& result) {
   return std::max(0.0, metric_value(s, "videogate_webhook_deliveries_total{result=\"" + result + "\"}"));
@@ -259,11 +295,8 @@ TEST(webhooks, two_500s_then_200_is_three_attempts_with_one_id) {
   const std::vector<int> answers{500, 500, 200};
   http_receiver hook({{answers[0]}, {answers[1]}}, {answers[2]});
   stack s;
-  s.start_mock({"--complete-after-polls", "1"});
-  s.start_gateway(hook_config({.url = hook.url("/hook")}));
-  auto id = create_job(s);
+  auto id = start_and_finish_a_job(s, hook_config({.url = hook.url("/hook")}));
   ASSERT_FALSE(id.empty());
-  ASSERT_EQ(poll_until_terminal(s, id), "completed");
   ASSERT_TRUE(hook.wait_for(3, 15s)) << hook.count() << " attempt(s) in 15 s; " << admin_events(s).body;
   std::this_thread::sleep_for(1s);  // a retry after the 200 would come within 100 ms ±20 %
   auto got = hook.requests();
@@ -313,20 +346,11 @@ TEST(webhooks, delivered_after_a_restart_once_the_receiver_is_up) {
     port = probe.port();
   }
   stack s;
-  s.start_mock({"--complete-after-polls", "1"});
   auto cfg = hook_config({.url = "http://127.0.0.1:" + std::to_string(port) + "/hook", .schedule = "[200ms, 500ms]"});
-  s.start_gateway(cfg);
-  auto id = create_job(s);
+  auto id = start_and_finish_a_job(s, cfg);
   ASSERT_FALSE(id.empty());
-  ASSERT_EQ(poll_until_terminal(s, id), "completed");
-  std::optional<json::object> before;
-  bool tried = eventually(
-      [&] {
-        before = hook_event(s, id);
-        return before && attempts(*before) >= 2;
-      },
-      10s);
-  ASSERT_TRUE(tried) << "no two failed attempts against a closed port in 10 s: " << admin_events(s).body;
+  auto before = event_when(s, id, [](auto& e) { return attempts(e) >= 2; });
+  ASSERT_TRUE(before) << "no two failed attempts against a closed port in 10 s: " << admin_events(s).body;
   EXPECT_EQ(str(*before, "status"), "pending") << json::serialize(*before);
   EXPECT_FALSE(str(*before, "last_error").empty()) << json::serialize(*before);
   EXPECT_TRUE(before->at("next_attempt_at").is_number()) << json::serialize(*before);
@@ -341,14 +365,8 @@ TEST(webhooks, delivered_after_a_restart_once_the_receiver_is_up) {
   ASSERT_EQ(got.size(), 1u);
   expect_event(got[0], id, "video.completed");
   EXPECT_EQ(got[0].header("webhook-id"), str(*before, "id")) << "the event kept its id across the restart";
-  std::optional<json::object> after;
-  EXPECT_TRUE(eventually(
-      [&] {
-        after = hook_event(s, id);
-        return after && str(*after, "status") == "delivered";
-      },
-      5s))
-      << admin_events(s).body;
+  auto after = event_when(s, id, status_is("delivered"));
+  EXPECT_TRUE(after) << admin_events(s).body;
   if (after) {
     EXPECT_GT(attempts(*after), attempts(*before)) << "the attempts before the restart still count";
   }
@@ -359,11 +377,8 @@ TEST(webhooks, delivered_after_a_restart_once_the_receiver_is_up) {
 TEST(webhooks, gone_410_stops_retries_and_redeliver_queues_it_again) {
   http_receiver hook({{410}}, {200});
   stack s;
-  s.start_mock({"--complete-after-polls", "1"});
-  s.start_gateway(hook_config({.url = hook.url("/hook")}));
-  auto id = create_job(s);
+  auto id = start_and_finish_a_job(s, hook_config({.url = hook.url("/hook")}));
   ASSERT_FALSE(id.empty());
-  ASSERT_EQ(poll_until_terminal(s, id), "completed");
   ASSERT_TRUE(hook.wait_for(1, 15s)) << admin_events(s).body;
   std::this_thread::sleep_for(1500ms);  // retries would be 100 ms apart
   EXPECT_EQ(hook.count(), 1u) << "a 410 was retried";
@@ -392,7 +407,7 @@ TEST(webhooks, gone_410_stops_retries_and_redeliver_queues_it_again) {
   expect_event(got[1], id, "video.completed");
   EXPECT_EQ(got[1].header("webhook-id"), got[0].header("webhook-id"));
   EXPECT_EQ(got[1].body, got[0].body);
-  EXPECT_TRUE(eventually([&] { return hook_events(s, "delivered").size() == 1; }, 5s)) << admin_events(s).body;
+  EXPECT_TRUE(event_when(s, id, status_is("delivered"))) << admin_events(s).body;
   EXPECT_EQ(hook.count(), 2u);
 
   auto unknown = request("POST", s.gw("/admin/webhooks/evt_0000000000000000unknown/redeliver"), {{"Authorization", admin}},
@@ -410,11 +425,8 @@ TEST(webhooks, redirect_is_not_followed) {
   const videogate::http::header_list to_elsewhere{{"Location", elsewhere.url("/hook")}};
   http_receiver hook({{301, to_elsewhere}, {307, to_elsewhere}, {308, to_elsewhere}}, {302, to_elsewhere});
   stack s;
-  s.start_mock({"--complete-after-polls", "1"});
-  s.start_gateway(hook_config({.url = hook.url("/hook")}));
-  auto id = create_job(s);
+  auto id = start_and_finish_a_job(s, hook_config({.url = hook.url("/hook")}));
   ASSERT_FALSE(id.empty());
-  ASSERT_EQ(poll_until_terminal(s, id), "completed");
   ASSERT_TRUE(hook.wait_for(5, 15s)) << "a 3xx is retried: " << hook.count() << " attempt(s); " << admin_events(s).body;
   std::this_thread::sleep_for(300ms);
   EXPECT_EQ(elsewhere.connections(), 0) << "the gateway followed a redirect";
@@ -435,20 +447,12 @@ TEST(webhooks, private_address_is_refused_unless_allowed) {
     SCOPED_TRACE("allow_private: false, host " + host);
     http_receiver hook;
     stack s;
-    s.start_mock({"--complete-after-polls", "1"});
-    s.start_gateway(hook_config(
-        {.url = "http://" + host + ":" + std::to_string(hook.port()) + "/hook", .schedule = "[100ms]", .allow_private = false}));
-    auto id = create_job(s);
+    auto id = start_and_finish_a_job(s, hook_config({.url = "http://" + host + ":" + std::to_string(hook.port()) + "/hook",
+                                                     .schedule = "[100ms]",
+                                                     .allow_private = false}));
     ASSERT_FALSE(id.empty());
-    ASSERT_EQ(poll_until_terminal(s, id), "completed");
-    std::optional<json::object> ev;
-    bool tried = eventually(
-        [&] {
-          ev = hook_event(s, id);
-          return ev && attempts(*ev) >= 3;
-        },
-        10s);
-    ASSERT_TRUE(tried) << "a refused address is a failed attempt, retried: " << admin_events(s).body;
+    auto ev = event_when(s, id, [](auto& e) { return attempts(e) >= 3; });
+    ASSERT_TRUE(ev) << "a refused address is a failed attempt, retried: " << admin_events(s).body;
     EXPECT_EQ(hook.connections(), 0) << "the gateway connected to a loopback address";
     EXPECT_EQ(hook.count(), 0u);
     EXPECT_EQ(str(*ev, "status"), "pending") << json::serialize(*ev);
@@ -458,14 +462,11 @@ TEST(webhooks, private_address_is_refused_unless_allowed) {
     SCOPED_TRACE("allow_private: true");
     http_receiver hook;
     stack s;
-    s.start_mock({"--complete-after-polls", "1"});
-    s.start_gateway(hook_config({.url = hook.url("/hook"), .allow_private = true}));
-    auto id = create_job(s);
+    auto id = start_and_finish_a_job(s, hook_config({.url = hook.url("/hook"), .allow_private = true}));
     ASSERT_FALSE(id.empty());
-    ASSERT_EQ(poll_until_terminal(s, id), "completed");
     ASSERT_TRUE(hook.wait_for(1, 15s)) << admin_events(s).body;
     expect_event(hook.requests()[0], id, "video.completed");
-    EXPECT_TRUE(eventually([&] { return hook_events(s, "delivered").size() == 1; }, 5s)) << admin_events(s).body;
+    EXPECT_TRUE(event_when(s, id, status_is("delivered"))) << admin_events(s).body;
   }
 }
 
@@ -473,11 +474,8 @@ TEST(webhooks, private_address_is_refused_unless_allowed) {
 TEST(webhooks, failed_job_gives_one_video_failed_event) {
   http_receiver hook;
   stack s;
-  s.start_mock({"--complete-after-polls", "1"});
-  s.start_gateway(hook_config({.url = hook.url("/hook")}, R"(["fail-1"])"));
-  auto id = create_job(s);
+  auto id = start_and_finish_a_job(s, hook_config({.url = hook.url("/hook")}, R"(["fail-1"])"), "failed");
   ASSERT_FALSE(id.empty());
-  ASSERT_EQ(poll_until_terminal(s, id), "failed");
   ASSERT_TRUE(hook.wait_for(1, 15s)) << admin_events(s).body;
   for (int i = 0; i < 3; ++i) EXPECT_EQ(job_status(s, id), "failed");
   std::this_thread::sleep_for(1500ms);  // and the watcher's time
@@ -517,8 +515,8 @@ TEST(webhooks, watcher_and_ttl_expiry_write_events_without_client_polls) {
 
 // The closing-note run: N jobs complete at once; N events are delivered, no id twice, and the
 // lag from the vendor's completion to the receiver is printed (p50/p99). Each job is finished
-// at the vendor and then retrieved by its client at once, so the gateway sees it within
-// milliseconds of the trigger (or its watcher does first).
+// at the vendor and then retrieved by its client at once (or its watcher sees it first); the
+// lag is also split at the retrieve that saw the job completed: the gateway's part is after.
 TEST(webhooks, fifty_jobs_give_fifty_events_and_no_duplicate) {
   constexpr int n = 50;
   http_receiver hook;
@@ -529,7 +527,7 @@ TEST(webhooks, fifty_jobs_give_fifty_events_and_no_duplicate) {
   for (int i = 0; i < n; ++i) ids.push_back(create_job(s, "job " + std::to_string(i)));
   for (auto& id : ids) ASSERT_FALSE(id.empty());
 
-  std::vector<clk::time_point> triggered(n);
+  std::vector<clk::time_point> triggered(n), seen(n);
   std::vector<std::string> statuses(n);
   std::vector<std::thread> ts;
   for (int i = 0; i < n; ++i)
@@ -537,7 +535,7 @@ TEST(webhooks, fifty_jobs_give_fifty_events_and_no_duplicate) {
       try {
         triggered[i] = clk::now();
         request("POST", s.vendor("/_mock/jobs/" + upstream_id_of(ids[i]) + "/complete"), {}, {}, 10s);
-        statuses[i] = poll_until_terminal(s, ids[i]);
+        statuses[i] = poll_until_terminal(s, ids[i], 15s, &seen[i]);
       } catch (const std::exception& e) {
         statuses[i] = e.what();
       }
@@ -559,10 +557,13 @@ TEST(webhooks, fifty_jobs_give_fifty_events_and_no_duplicate) {
   }
   int duplicated = 0;
   for (auto& [event, k] : per_event) duplicated += k > 1;
-  std::vector<long long> lags;
+  std::vector<long long> lags, to_seen, from_seen;
   for (int i = 0; i < n; ++i) {
     EXPECT_EQ(per_video[ids[i]], 1) << ids[i];
-    if (arrived.count(ids[i])) lags.push_back(ms_between(triggered[i], arrived[ids[i]]));
+    if (!arrived.count(ids[i])) continue;
+    lags.push_back(ms_between(triggered[i], arrived[ids[i]]));
+    to_seen.push_back(ms_between(triggered[i], seen[i]));
+    from_seen.push_back(ms_between(seen[i], arrived[ids[i]]));
   }
   EXPECT_EQ(got.size(), static_cast<std::size_t>(n));
   EXPECT_EQ(per_event.size(), static_cast<std::size_t>(n)) << "one event id per job";
@@ -570,10 +571,13 @@ TEST(webhooks, fifty_jobs_give_fifty_events_and_no_duplicate) {
   EXPECT_EQ(hook_events(s, "delivered").size(), static_cast<std::size_t>(n));
   EXPECT_EQ(deliveries(s, "delivered"), n);
   EXPECT_EQ(metric_value(s, "videogate_webhook_backlog"), 0);
-  std::printf("webhooks: %d jobs completed at once; %zu deliveries, %zu distinct event ids, %d duplicated; "
-              "lag from the vendor's completion to the receiver: p50 %lld ms, p99 %lld ms, max %lld ms\n",
+  std::printf("webhooks: %d jobs completed at once; %zu deliveries, %zu distinct event ids, %d duplicated\n"
+              "  lag from the vendor's completion to the receiver: p50 %lld ms, p99 %lld ms, max %lld ms\n"
+              "  of which to the client retrieve that saw it completed: p50 %lld ms, p99 %lld ms; "
+              "from that retrieve to the receiver: p50 %lld ms, p99 %lld ms\n",
               n, got.size(), per_event.size(), duplicated, percentile(lags, 0.50), percentile(lags, 0.99),
-              percentile(lags, 1.0));
+              percentile(lags, 1.0), percentile(to_seen, 0.50), percentile(to_seen, 0.99),
+              percentile(from_seen, 0.50), percentile(from_seen, 0.99));
 }
 
 // DESIGN §8: webhook secrets (as whsec_ text, as the base64 after it, as the raw key), client
@@ -585,14 +589,11 @@ TEST(webhooks, no_secret_in_logs) {
   const std::string upstream_key = "upkey-UPSECRET-5d1c";
   http_receiver hook({{500}}, {200});
   stack s;
-  s.start_mock({"--complete-after-polls", "1"});
   auto cfg = hook_config({.url = hook.url("/hook"), .secret = whsec(raw), .previous_secret = whsec(old_raw)},
                          "[\"" + upstream_key + "\"]");
   replace_once(cfg, "log: { level: info }", "log: { level: debug }");
-  s.start_gateway(cfg);
-  auto id = create_job(s);
+  auto id = start_and_finish_a_job(s, cfg);
   ASSERT_FALSE(id.empty());
-  ASSERT_EQ(poll_until_terminal(s, id), "completed");
   ASSERT_TRUE(hook.wait_for(2, 15s)) << admin_events(s).body;
   expect_event(hook.requests()[1], id, "video.completed", raw);
   EXPECT_EQ(request("GET", s.gw("/admin/webhooks"), {{"Authorization", "Bearer wrong-admin-key"}}, {}, 5s).status, 404);
@@ -630,11 +631,8 @@ TEST(webhooks, rotation_signs_with_both_secrets_new_first) {
   const std::string old_key = "videogate-webhook-old-key-9876543210";
   http_receiver hook;
   stack s;
-  s.start_mock({"--complete-after-polls", "1"});
-  s.start_gateway(hook_config({.url = hook.url("/hook"), .previous_secret = whsec(old_key)}));
-  auto id = create_job(s);
+  auto id = start_and_finish_a_job(s, hook_config({.url = hook.url("/hook"), .previous_secret = whsec(old_key)}));
   ASSERT_FALSE(id.empty());
-  ASSERT_EQ(poll_until_terminal(s, id), "completed");
   ASSERT_TRUE(hook.wait_for(1, 15s)) << admin_events(s).body;
   auto r = hook.requests()[0];
   expect_event(r, id, "video.completed");
@@ -649,23 +647,14 @@ TEST(webhooks, rotation_signs_with_both_secrets_new_first) {
 TEST(webhooks, each_attempt_is_bounded_by_the_timeout) {
   http_receiver hook({{200, {}, "", 5s}}, {200});
   stack s;
-  s.start_mock({"--complete-after-polls", "1"});
-  s.start_gateway(hook_config({.url = hook.url("/hook"), .schedule = "[100ms]", .timeout = "1s"}));
-  auto id = create_job(s);
+  auto id = start_and_finish_a_job(s, hook_config({.url = hook.url("/hook"), .schedule = "[100ms]", .timeout = "1s"}));
   ASSERT_FALSE(id.empty());
-  ASSERT_EQ(poll_until_terminal(s, id), "completed");
   ASSERT_TRUE(hook.wait_for(2, 10s)) << "no second attempt within 10 s: " << admin_events(s).body;
   auto got = hook.requests();
   auto gap = ms_between(got[0].at, got[1].at);
   EXPECT_LT(gap, 3000) << "the first attempt was not cut at webhooks.timeout (1 s)";
   EXPECT_EQ(got[1].header("webhook-id"), got[0].header("webhook-id"));
-  EXPECT_TRUE(eventually(
-      [&] {
-        auto ev = hook_event(s, id);
-        return ev && str(*ev, "status") == "delivered";
-      },
-      5s))
-      << admin_events(s).body;
+  EXPECT_TRUE(event_when(s, id, status_is("delivered"))) << admin_events(s).body;
   std::printf("webhooks.timeout 1s: a receiver answering after 5 s was retried %lld ms after the first attempt\n", gap);
 }
 
@@ -674,26 +663,20 @@ TEST(webhooks, each_attempt_is_bounded_by_the_timeout) {
 TEST(webhooks, retries_stop_after_retry_for) {
   http_receiver hook({{429}, {503}}, {500});
   stack s;
-  s.start_mock({"--complete-after-polls", "1"});
-  s.start_gateway(hook_config({.url = hook.url("/hook"), .schedule = "[200ms]", .retry_for = "1500ms"}));
-  auto id = create_job(s);
+  auto id =
+      start_and_finish_a_job(s, hook_config({.url = hook.url("/hook"), .schedule = "[200ms]", .retry_for = "1500ms"}));
   ASSERT_FALSE(id.empty());
-  ASSERT_EQ(poll_until_terminal(s, id), "completed");
-  std::optional<json::object> ev;
-  bool failed = eventually(
-      [&] {
-        ev = hook_event(s, id);
-        return ev && str(*ev, "status") == "failed";
-      },
-      15s);
-  ASSERT_TRUE(failed) << "still not failed 15 s after a 1.5 s retry_for: " << admin_events(s).body;
+  auto ev = event_when(s, id, status_is("failed"));
+  ASSERT_TRUE(ev) << "still not failed 10 s after a 1.5 s retry_for: " << admin_events(s).body;
   auto seen = hook.count();
   EXPECT_GE(seen, 3u) << "429 and 503 are retried";
   EXPECT_EQ(attempts(*ev), static_cast<long long>(seen));
   std::this_thread::sleep_for(1s);
   EXPECT_EQ(hook.count(), seen) << "an attempt after the event failed";
   auto got = hook.requests();
-  EXPECT_LE(ms_between(got.front().at, got.back().at), 1500 + 500) << "an attempt started past retry_for";
+  // retry_for counts from the first attempt; 1 s of slack for an attempt due just before the
+  // end that a loaded machine starts late.
+  EXPECT_LE(ms_between(got.front().at, got.back().at), 1500 + 1000) << "an attempt started well past retry_for";
   EXPECT_TRUE(ev->at("next_attempt_at").is_null()) << json::serialize(*ev);
   EXPECT_EQ(deliveries(s, "failed"), 1);
 }
