@@ -583,19 +583,26 @@ TEST(webhooks, fifty_jobs_give_fifty_events_and_no_duplicate) {
 // DESIGN §8: webhook secrets (as whsec_ text, as the base64 after it, as the raw key), client
 // keys, the admin key, ids.secret and upstream keys never reach a log line, at debug level,
 // through a delivery that fails once and a secret rotation; nor the admin list or /metrics.
+// Nor does the webhook URL's query (README: the log names the receiver's host only).
 TEST(webhooks, no_secret_in_logs) {
   const std::string raw = "whk-RAWSECRET-7f3a9c21e4";
   const std::string old_raw = "whk-OLDSECRET-2b8e6d40aa";
   const std::string upstream_key = "upkey-UPSECRET-5d1c";
+  const std::string url_token = "QTOKEN-hook-77aa10";  // receivers often authenticate by a URL query
   http_receiver hook({{500}}, {200});
   stack s;
-  auto cfg = hook_config({.url = hook.url("/hook"), .secret = whsec(raw), .previous_secret = whsec(old_raw)},
-                         "[\"" + upstream_key + "\"]");
+  auto cfg = hook_config(
+      {.url = hook.url("/hook?token=" + url_token), .secret = whsec(raw), .previous_secret = whsec(old_raw)},
+      "[\"" + upstream_key + "\"]");
   replace_once(cfg, "log: { level: info }", "log: { level: debug }");
   auto id = start_and_finish_a_job(s, cfg);
   ASSERT_FALSE(id.empty());
   ASSERT_TRUE(hook.wait_for(2, 15s)) << admin_events(s).body;
-  expect_event(hook.requests()[1], id, "video.completed", raw);
+  auto delivered = hook.requests()[1];
+  EXPECT_EQ(delivered.target, "/hook?token=" + url_token);
+  EXPECT_EQ(video_of(delivered), id);
+  EXPECT_TRUE(signed_with(delivered, raw, 0));
+  EXPECT_TRUE(signed_with(delivered, old_raw, 1));
   EXPECT_EQ(request("GET", s.gw("/admin/webhooks"), {{"Authorization", "Bearer wrong-admin-key"}}, {}, 5s).status, 404);
   auto listed = admin_events(s).body;
   auto metrics = request("GET", s.gw("/metrics"), {}, {}, 5s).body;
@@ -617,7 +624,8 @@ TEST(webhooks, no_secret_in_logs) {
                                                 {"client key", client_key},
                                                 {"admin key", "admin-secret-key"},
                                                 {"ids.secret", integration_ids_secret},
-                                                {"upstream key", upstream_key}}) {
+                                                {"upstream key", upstream_key},
+                                                {"webhook URL query", url_token}}) {
     auto at = log.find(text);
     EXPECT_EQ(at, npos) << what << " in the log:\n"
                         << (at == npos ? "" : log.substr(log.rfind('\n', at) == npos ? 0 : log.rfind('\n', at) + 1, 400));
@@ -626,20 +634,47 @@ TEST(webhooks, no_secret_in_logs) {
   }
 }
 
-// Standard Webhooks rotation: with previous_secret set, both keys sign, the new one first.
+// Standard Webhooks rotation, as the README tells it: the new secret in `secret`, the old one in
+// `previous_secret`, a reload; events are then signed with both, the new first. Once
+// previous_secret is gone (another reload), with the new one alone.
 TEST(webhooks, rotation_signs_with_both_secrets_new_first) {
   const std::string old_key = "videogate-webhook-old-key-9876543210";
   http_receiver hook;
   stack s;
-  auto id = start_and_finish_a_job(s, hook_config({.url = hook.url("/hook"), .previous_secret = whsec(old_key)}));
-  ASSERT_FALSE(id.empty());
-  ASSERT_TRUE(hook.wait_for(1, 15s)) << admin_events(s).body;
-  auto r = hook.requests()[0];
-  expect_event(r, id, "video.completed");
-  auto entries = signature_entries(r.header("webhook-signature"));
-  ASSERT_EQ(entries.size(), 2u) << r.header("webhook-signature");
+  auto reload_with = [&](const hook_options& o) {
+    s.write_config(hook_config(o));
+    auto r = request("POST", s.gw("/admin/reload"), {{"Authorization", admin}}, {}, 5s);
+    EXPECT_EQ(r.status, 200) << r.body;
+  };
+  /// The delivery of a new job's event (the n-th request the receiver gets), its signatures checked.
+  auto next_event = [&](std::size_t n, const std::string& id) {
+    EXPECT_EQ(poll_until_terminal(s, id), "completed");
+    EXPECT_TRUE(hook.wait_for(n, 15s)) << admin_events(s).body;
+    auto got = hook.requests();
+    return got.size() >= n ? got[n - 1] : received_request{};
+  };
+
+  auto before = start_and_finish_a_job(s, hook_config({.url = hook.url("/hook"), .secret = whsec(old_key)}));
+  ASSERT_FALSE(before.empty());
+  auto r = next_event(1, before);
+  expect_event(r, before, "video.completed", old_key);
+  EXPECT_EQ(signature_entries(r.header("webhook-signature")).size(), 1u) << r.header("webhook-signature");
+
+  reload_with({.url = hook.url("/hook"), .previous_secret = whsec(old_key)});
+  auto during = create_job(s, "during the rotation");
+  ASSERT_FALSE(during.empty());
+  r = next_event(2, during);
+  expect_event(r, during, "video.completed");
+  EXPECT_EQ(signature_entries(r.header("webhook-signature")).size(), 2u) << r.header("webhook-signature");
   EXPECT_TRUE(signed_with(r, hook_key, 0)) << "the new secret signs first";
   EXPECT_TRUE(signed_with(r, old_key, 1)) << "the previous secret signs second";
+
+  reload_with({.url = hook.url("/hook")});
+  auto after = create_job(s, "after the rotation");
+  ASSERT_FALSE(after.empty());
+  r = next_event(3, after);
+  expect_event(r, after, "video.completed");
+  EXPECT_EQ(signature_entries(r.header("webhook-signature")).size(), 1u) << r.header("webhook-signature");
 }
 
 // DESIGN §9: each attempt is bounded by webhooks.timeout: a receiver that answers after 5 s
