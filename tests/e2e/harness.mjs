@@ -13,6 +13,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -56,6 +57,7 @@ export const UPSTREAM_KEYS = [
   'ratelimit-1',
   'garbage-1',
   'slow-1',
+  'fail-key-1',
   'good-unified-1',
   'nourl-unified',
   'good-freesora-1',
@@ -102,8 +104,12 @@ export function fixture(name) {
 // ---------------------------------------------------------------------------------------------
 // Upstreams and dialects
 
-/** Settings every simulated upstream shares unless it overrides them. */
-function upstream(mockUrl, fields) {
+/**
+ * One upstream config entry on the mock: `fields` (name, keys, models, ...) over the settings
+ * every simulated upstream shares (dialect openai, multipart, poll_interval 250ms, timeout 2s).
+ * For test files that bring their own `upstreams` to startStack.
+ */
+export function upstream(mockUrl, fields) {
   const dialect = fields.dialect ?? 'openai';
   return {
     name: fields.name,
@@ -554,12 +560,85 @@ function alternatingFetch(origins) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Webhooks (videogate → client, DESIGN §9)
+
+/**
+ * The `webhooks:` section of a test config: retries within a test's time, and loopback
+ * receivers allowed (they are private addresses, refused by default).
+ */
+export const TEST_WEBHOOK_SETTINGS = {
+  timeout: '5s',
+  retry_for: '1h',
+  schedule: ['100ms', '250ms', '1s'],
+  allow_private: true,
+};
+
+function addWebhooks(config, { clients = {}, ...settings }) {
+  for (const [name, webhook] of Object.entries(clients)) {
+    const client = config.clients.find((c) => c.name === name);
+    assert.ok(client, `webhooks: the config has no client "${name}"`);
+    client.webhook = webhook;
+  }
+  config.webhooks = { ...TEST_WEBHOOK_SETTINGS, ...settings };
+}
+
+/**
+ * A webhook receiver on 127.0.0.1:0 (node:http) that answers every request 200 and records it
+ * as `{ method, path, headers, body, at }`: `headers` as node gives them (lower-case names),
+ * `body` the raw text, exactly as `client.webhooks.unwrap(body, headers)` wants it, `at` the
+ * arrival time (ms). `requests` grows as they come; `waitFor` polls it; `close()` stops it.
+ */
+export async function startWebhookReceiver() {
+  const requests = [];
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (chunk) => chunks.push(chunk));
+    req.on('end', () => {
+      requests.push({
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        at: Date.now(),
+      });
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+    });
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address();
+  return {
+    requests,
+    url: (p = '/') => `http://127.0.0.1:${port}${p}`,
+    /** Waits (bounded) until at least `min` recorded requests satisfy `predicate`; returns them. */
+    async waitFor(predicate, { min = 1, timeoutMs = 15_000 } = {}) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const found = requests.filter(predicate);
+        if (found.length >= min || Date.now() > deadline) return found;
+        await sleep(50);
+      }
+    },
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections(); // the gateway's pooled keep-alive connections
+      }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 // The stack
 
 /**
  * Starts the mock vendor and videogate (in fleet mode: redis-server and FLEET_REPLICAS replicas
  * of videogate on one config). Options:
  * - `upstreams(mockUrl)`: the upstream list (default: defaultUpstreams + every DIALECTS entry's)
+ * - `webhooks`: `{ clients: { <client name>: { url, secret, previous_secret? } }, ...settings }`:
+ *   those clients (`app`, `limited`) get these webhooks (DESIGN §9), and the config a
+ *   `webhooks:` section, `settings` over TEST_WEBHOOK_SETTINGS
  * - `configure(config)`: last chance to change the config object before it is written
  * Returns { baseURL, gatewayUrl, gatewayUrls, fetch, fleet, mockUrl, tmpDir, configPath,
  *           mockRequests(), mockReset(), completeMockJob(id), logs(), stop() }.
@@ -617,6 +696,7 @@ export async function startStack(options = {}) {
       log: { level: 'info' },
       upstreams,
     };
+    if (options.webhooks) addWebhooks(config, options.webhooks);
     options.configure?.(config);
     // One file for every replica: with port 0 they do not even differ in `listen`.
     const configPath = path.join(tmpDir, 'videogate.yaml');

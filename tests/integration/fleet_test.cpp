@@ -5,7 +5,6 @@
 #include "support.hpp"
 
 #include "redis_server.hpp"
-#include "videogate/jobs/ids.hpp"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -16,7 +15,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <memory>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -29,47 +27,6 @@ using clk = std::chrono::steady_clock;
 
 namespace {
 
-const std::string id_secret = "fleet-secret-0123456789-abcdefghijklmnop";
-
-void replace_once(std::string& text, const std::string& from, const std::string& to) {
-  auto pos = text.find(from);
-  if (pos == std::string::npos) throw std::logic_error("fleet config: '" + from + "' not found in openai_config()");
-  text.replace(pos, from.size(), to);
-}
-
-/// A redis-server, the simulated vendor and `replicas` gateways with one config (openai_config
-/// with `keys`, on Redis under a prefix of this fleet's own). Replica 0's stack runs the vendor;
-/// the others point at it.
-class fleet_stack {
- public:
-  fleet_stack(int replicas, const std::string& keys, std::vector<std::string> mock_args,
-              const std::string& poll_interval = "0ms", const std::string& upstream_extra = "") {
-    static std::atomic<int> fleets{0};
-    auto yaml = openai_config(keys, "", upstream_extra);
-    replace_once(yaml, R"(store: { kind: sqlite, path: "${DIR}/videogate.db" })",
-                 R"(store: { kind: redis, url: ")" + redis.url() + R"(", prefix: "fleet)" + std::to_string(fleets++) +
-                     R"(:" })");
-    replace_once(yaml, R"(ids: { secret: "integration-secret-0123456789-abcdefgh" })",
-                 R"(ids: { secret: ")" + id_secret + R"(" })");
-    replace_once(yaml, "poll_interval: 0ms", "poll_interval: " + poll_interval);
-    for (int i = 0; i < replicas; ++i) {
-      replicas_.push_back(std::make_unique<stack>());
-      if (i == 0)
-        replicas_[0]->start_mock(std::move(mock_args));
-      else
-        replicas_[i]->mock_port = replicas_[0]->mock_port;
-      replicas_[i]->start_gateway(yaml);
-    }
-  }
-  stack& operator[](std::size_t i) { return *replicas_.at(i); }
-  std::size_t size() const { return replicas_.size(); }
-
-  redis_server redis;  // first: started before the gateways, stopped after them
-
- private:
-  std::vector<std::unique_ptr<stack>> replicas_;
-};
-
 const std::string create_body = R"({"prompt":"a calico cat playing a piano","seconds":"4"})";
 
 videogate::http::client_response create(const stack& gw, videogate::http::header_list extra = {},
@@ -80,12 +37,6 @@ videogate::http::client_response create(const stack& gw, videogate::http::header
 
 videogate::http::client_response retrieve(const stack& gw, const std::string& id) {
   return request("GET", gw.gw("/v1/videos/" + id), {}, {}, 15s);
-}
-
-/// The vendor's id of a job, from the gateway's id (sealed with the fleet's ids.secret).
-std::string upstream_id_of(const std::string& id) {
-  auto f = videogate::jobs::id_codec(id_secret).open(id);
-  return f ? f->upstream_id : "<not an id of this fleet: " + id + ">";
 }
 
 /// Status reads of the vendor job `upstream_id` in the vendor's log from entry `from` on.
@@ -251,7 +202,7 @@ TEST(fleet, max_jobs_per_key_holds_across_replicas) {
 
   // The job ends at the vendor; a poll through another replica records it and frees the slot.
   const auto id = id_of(first);
-  ASSERT_EQ(request("POST", f[0].vendor("/_mock/jobs/" + upstream_id_of(id) + "/complete")).status, 200);
+  ASSERT_EQ(request("POST", f[0].vendor("/_mock/jobs/" + upstream_id_of(id, fleet_stack::ids_secret) + "/complete")).status, 200);
   ASSERT_TRUE(eventually([&] { return field(retrieve(f[1], id).body, "status") == "completed"; }, 10s));
   auto after = create(f[2]);
   EXPECT_EQ(after.status, 200) << "the finished job still holds the slot: " << after.body;
@@ -307,7 +258,7 @@ TEST(fleet, one_vendor_status_call_per_poll_interval_across_replicas) {
   auto made = create(f[0]);
   ASSERT_EQ(made.status, 200) << made.body;
   const auto id = id_of(made);
-  const auto uid = upstream_id_of(id);
+  const auto uid = upstream_id_of(id, fleet_stack::ids_secret);
 
   auto window_start = clk::now();
   bool polled = false;
@@ -388,7 +339,7 @@ TEST(fleet, losing_a_replica_loses_no_acknowledged_job) {
   // No client asks B anything yet: a status call after A's death is B's job watcher's.
   const auto from = vendor_log(b).size();
   std::set<std::string> unfinished;
-  for (auto& id : acked) unfinished.insert(upstream_id_of(id));
+  for (auto& id : acked) unfinished.insert(upstream_id_of(id, fleet_stack::ids_secret));
   std::set<std::string> polled;
   bool watched = eventually(
       [&] {

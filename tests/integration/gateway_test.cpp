@@ -285,22 +285,8 @@ TEST(gateway, metrics_parse_and_move) {
   stack s;
   s.start_mock({"--complete-after-polls", "1"});
   s.start_gateway(config_with("0ms"));
-  auto count = [&](const std::string& series) {
-    auto text = request("GET", s.gw("/metrics")).body;
-    std::istringstream lines(text);
-    double total = -1;
-    for (std::string line; std::getline(lines, line);) {
-      if (line.empty() || line[0] == '#') continue;
-      // Every sample line is `name{labels} value` or `name value`, the value a number.
-      auto sp = line.rfind(' ');
-      EXPECT_NE(sp, std::string::npos) << line;
-      std::size_t used = 0;
-      auto value = std::stod(line.substr(sp + 1), &used);
-      EXPECT_EQ(used, line.size() - sp - 1) << line;
-      if (line.compare(0, series.size(), series) == 0) total = std::max(total, 0.0) + value;
-    }
-    return total;
-  };
+  // metric_value also checks that every sample line parses.
+  auto count = [&](const std::string& series) { return metric_value(s, series); };
   auto before = count("videogate_http_requests_total{route=\"/v1/videos\",status=\"200\"}");
   std::string id(create(s).at("id").as_string());
   request("GET", s.gw("/v1/videos/" + id));

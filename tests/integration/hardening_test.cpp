@@ -12,15 +12,9 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <memory>
@@ -132,76 +126,6 @@ std::string key_state(stack& s, const std::string& secret) {
 
 std::string head_of(const std::string& raw) { return raw.substr(0, raw.find("\r\n\r\n")); }
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
-/// A stand-in vendor on 127.0.0.1:0 that answers the requests it gets, one per connection, with
-/// `answers` in order (HTTP 200, JSON), then stops: for vendor answers the simulated vendor does
-/// not give (a job under a key it refuses, an error shape of another reseller).
-class scripted_vendor {
- public:
-  explicit scripted_vendor(std::vector<std::string> answers) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 8) != 0 ||
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-      throw std::runtime_error("scripted_vendor: cannot listen");
-    port_ = ntohs(a.sin_port);
-    thread_ = std::thread([this, answers = std::move(answers)] {
-      for (auto& json : answers)
-        if (!serve_one(json)) break;
-    });
-  }
-  ~scripted_vendor() {
-    stop_ = true;
-    thread_.join();
-    ::close(fd_);
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  /// Requests answered so far.
-  int served() const { return served_; }
-
- private:
-  bool serve_one(const std::string& json) {
-    int c = -1;
-    while (c < 0) {  // short slices, so the destructor never waits long
-      if (stop_) return false;
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 100) > 0) c = ::accept(fd_, nullptr, nullptr);
-    }
-    timeval tv{5, 0};
-    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    std::string in;
-    char buf[4096];
-    for (;;) {  // the head, then Content-Length bytes of body
-      auto end = in.find("\r\n\r\n");
-      if (end != std::string::npos) {
-        auto l = lower(in.substr(0, end)).find("content-length:");
-        std::size_t body = l == std::string::npos ? 0 : std::stoul(in.substr(l + 15));
-        if (in.size() >= end + 4 + body) break;
-      }
-      auto n = ::recv(c, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      in.append(buf, static_cast<std::size_t>(n));
-    }
-    auto out = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
-               std::to_string(json.size()) + "\r\n\r\n" + json;
-    ::send(c, out.data(), out.size(), MSG_NOSIGNAL);
-    ::close(c);
-    ++served_;
-    return true;
-  }
-  int fd_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> served_{0};
-  std::thread thread_;
-};
 
 int count_lines_with(const std::string& text, const std::string& needle) {
   int n = 0;
@@ -511,7 +435,8 @@ TEST(hardening, prompt_words_echoed_by_the_vendor_do_not_judge_keys) {
            {"unified", R"({"error":{"message":"Invalid prompt: )" + prompt + R"(","type":"invalid_request_error"}})",
             R"({"id":"sora-2:task_0123456789abcdefghjkmnpqrs","status":"pending","status_update_time":1700000000000})"}}) {
     SCOPED_TRACE(dialect + " (HTTP 200 error shape)");
-    scripted_vendor vendor({refusal, success});
+    // A stand-in vendor: the two answers, in order.
+    http_receiver vendor(json_answers({refusal, success}));
     stack s;
     auto cfg = dialect_config(dialect, R"(["good-1"])");
     cfg.replace(cfg.find("${MOCK_URL}"), 11, vendor.url());
@@ -522,7 +447,7 @@ TEST(hardening, prompt_words_echoed_by_the_vendor_do_not_judge_keys) {
     EXPECT_EQ(key_state(s, "good-1"), "healthy") << "the prompt's own words judged the key";
     auto next = create(s);
     EXPECT_EQ(next.status, 200) << next.body;
-    EXPECT_EQ(vendor.served(), 2) << "the next create never reached the vendor";
+    EXPECT_EQ(vendor.count(), 2u) << "the next create never reached the vendor";
   }
 }
 
@@ -610,8 +535,8 @@ TEST(hardening, hanging_upstream_does_not_stall_the_watcher) {
 TEST(hardening, secrets_never_reach_logs) {
   {
     const std::string secret = "echokey-SECRET-abc123xyz";
-    scripted_vendor before({R"({"id":"video_leak_1","object":"video","model":"sora-2","status":"queued","progress":0,)"
-                            R"("seconds":"4","size":"720x1280","created_at":1700000000})"});
+    http_receiver before(json_answers({R"({"id":"video_leak_1","object":"video","model":"sora-2","status":"queued",)"
+                                      R"("progress":0,"seconds":"4","size":"720x1280","created_at":1700000000})"}));
     stack s;
     stop_quickly guard{s};
     s.start_mock();

@@ -1,5 +1,7 @@
 #include "support.hpp"
 
+#include "videogate/jobs/ids.hpp"
+
 #include <cstdlib>
 
 #include <boost/asio/co_spawn.hpp>
@@ -19,9 +21,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -307,12 +311,14 @@ void stack::start_mock(std::vector<std::string> mock_args) {
   mock_port = port_of(mock->wait_for_line("listening on"));
 }
 
+const std::string integration_ids_secret = "integration-secret-0123456789-abcdefgh";
+
 std::string openai_config(const std::string& keys, const std::string& extra, const std::string& upstream_extra) {
   return R"(
 listen: "127.0.0.1:0"
 log: { level: info }
 store: { kind: sqlite, path: "${DIR}/videogate.db" }
-ids: { secret: "integration-secret-0123456789-abcdefgh" }
+ids: { secret: ")" + integration_ids_secret + R"(" }
 admin: { key: "admin-secret-key" }
 )" + extra + R"(
 upstreams:
@@ -324,6 +330,12 @@ upstreams:
     poll_interval: 0ms
     timeout: 10s
 )" + upstream_extra;
+}
+
+void replace_once(std::string& text, const std::string& from, const std::string& to) {
+  auto pos = text.find(from);
+  if (pos == std::string::npos) throw std::logic_error("config edit: '" + from + "' not found");
+  text.replace(pos, from.size(), to);
 }
 
 void stack::write_config(const std::string& yaml) {
@@ -412,6 +424,252 @@ std::string field(const std::string& body, const char* name) {
   if (ec || !v.is_object()) return "";
   auto* f = v.as_object().if_contains(name);
   return f && f->is_string() ? std::string(f->as_string()) : "";
+}
+
+std::string upstream_id_of(const std::string& id, const std::string& ids_secret) {
+  auto f = videogate::jobs::id_codec(ids_secret).open(id);
+  return f ? f->upstream_id : "<not an id sealed with this secret: " + id + ">";
+}
+
+double metric_value(const stack& s, const std::string& series) {
+  auto text = request("GET", s.gw("/metrics"), {}, {}, std::chrono::seconds(5)).body;
+  std::istringstream lines(text);
+  double total = -1;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    // Every sample line is `name{labels} value` or `name value`, the value a number.
+    auto sp = line.rfind(' ');
+    std::size_t used = 0;
+    double value = 0;
+    try {
+      if (sp == std::string::npos) throw std::invalid_argument("no value");
+      value = std::stod(line.substr(sp + 1), &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (sp == std::string::npos || used != line.size() - sp - 1)
+      throw std::runtime_error("/metrics: not a sample line: " + line);
+    if (line.compare(0, series.size(), series) == 0) total = std::max(total, 0.0) + value;
+  }
+  return total;
+}
+
+const std::string fleet_stack::ids_secret = "fleet-secret-0123456789-abcdefghijklmnop";
+
+fleet_stack::fleet_stack(int replicas, const std::string& keys, std::vector<std::string> mock_args,
+                         const std::string& poll_interval, const std::string& upstream_extra,
+                         const std::string& top_extra) {
+  static std::atomic<int> fleets{0};
+  auto yaml = openai_config(keys, top_extra, upstream_extra);
+  replace_once(yaml, R"(store: { kind: sqlite, path: "${DIR}/videogate.db" })",
+               R"(store: { kind: redis, url: ")" + redis.url() + R"(", prefix: "fleet)" + std::to_string(fleets++) +
+                   R"(:" })");
+  replace_once(yaml, "ids: { secret: \"" + integration_ids_secret + "\" }", "ids: { secret: \"" + ids_secret + "\" }");
+  replace_once(yaml, "poll_interval: 0ms", "poll_interval: " + poll_interval);
+  for (int i = 0; i < replicas; ++i) {
+    replicas_.push_back(std::make_unique<stack>());
+    if (i == 0)
+      replicas_[0]->start_mock(std::move(mock_args));
+    else
+      replicas_[i]->mock_port = replicas_[0]->mock_port;
+    replicas_[i]->start_gateway(yaml);
+  }
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+namespace {
+
+const char* reason_phrase(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 410: return "Gone";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    default: return "Status";
+  }
+}
+
+/// The body of a chunked message (`raw` from the first chunk-size line on); nullopt until whole.
+std::optional<std::string> dechunk(const std::string& raw) {
+  std::string out;
+  std::size_t at = 0;
+  for (;;) {
+    auto eol = raw.find("\r\n", at);
+    if (eol == std::string::npos) return std::nullopt;
+    std::size_t size = std::stoul(raw.substr(at, eol - at), nullptr, 16);
+    at = eol + 2;
+    if (size == 0) return raw.find("\r\n", at) == std::string::npos ? std::nullopt : std::optional(out);
+    if (raw.size() < at + size + 2) return std::nullopt;
+    out.append(raw, at, size);
+    at += size + 2;
+  }
+}
+
+}  // namespace
+
+http_receiver::http_receiver(std::vector<scripted_answer> script, scripted_answer then, int port)
+    : script_(std::move(script)), then_(std::move(then)) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd_ < 0) throw std::runtime_error("http_receiver: socket failed: " + std::string(std::strerror(errno)));
+  int one = 1;
+  setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  // A port asked for again may still be held a moment by a connection of the one before.
+  bool bound = false;
+  for (auto deadline = steady_clock::now() + seconds(5);;) {
+    bound = ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    if (bound || port == 0 || steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  socklen_t len = sizeof a;
+  if (!bound || ::listen(fd_, 64) != 0 || ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    auto why = std::string(std::strerror(errno));
+    ::close(fd_);
+    throw std::runtime_error("http_receiver: cannot listen on 127.0.0.1:" + std::to_string(port) + ": " + why);
+  }
+  port_ = ntohs(a.sin_port);
+  acceptor_ = std::thread([this] { accept_loop(); });
+}
+
+http_receiver::~http_receiver() {
+  stop_ = true;
+  acceptor_.join();
+  // No session starts once the acceptor is gone: join what there is.
+  std::vector<std::thread> sessions;
+  {
+    std::lock_guard lk(mu_);
+    sessions.swap(sessions_);
+  }
+  for (auto& t : sessions) t.join();
+  ::close(fd_);
+}
+
+std::string http_receiver::url(const std::string& path) const {
+  return "http://127.0.0.1:" + std::to_string(port_) + path;
+}
+
+std::vector<received_request> http_receiver::requests() const {
+  std::lock_guard lk(mu_);
+  return got_;
+}
+
+std::size_t http_receiver::count() const {
+  std::lock_guard lk(mu_);
+  return got_.size();
+}
+
+bool http_receiver::wait_for(std::size_t n, milliseconds timeout) const {
+  std::unique_lock lk(mu_);
+  return cv_.wait_for(lk, timeout, [&] { return got_.size() >= n; });
+}
+
+void http_receiver::accept_loop() {
+  while (!stop_) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, 50) <= 0) continue;  // short slices, so the destructor never waits long
+    int c = ::accept(fd_, nullptr, nullptr);
+    if (c < 0) continue;
+    ++connections_;
+    std::lock_guard lk(mu_);
+    sessions_.emplace_back([this, c] { serve(c); });
+  }
+}
+
+void http_receiver::serve(int fd) {
+  try {
+    serve_one(fd);
+  } catch (const std::exception&) {
+    // A request we cannot parse gets no answer; the sender sees the connection close.
+  }
+  ::close(fd);
+}
+
+void http_receiver::serve_one(int fd) {
+  // Reads the head, then the body (Content-Length or chunked), for up to 10 s.
+  std::string in;
+  received_request r;
+  std::optional<std::size_t> head_end;
+  auto deadline = steady_clock::now() + seconds(10);
+  for (bool whole = false; !whole;) {
+    if (!head_end) {
+      if (auto e = in.find("\r\n\r\n"); e != std::string::npos) {
+        head_end = e + 4;
+        std::istringstream head(in.substr(0, e));
+        std::string line;
+        std::getline(head, line);
+        std::istringstream first(line);
+        first >> r.method >> r.target;
+        while (std::getline(head, line)) {
+          if (!line.empty() && line.back() == '\r') line.pop_back();
+          auto colon = line.find(':');
+          if (colon == std::string::npos) continue;
+          auto value = line.substr(colon + 1);
+          value.erase(0, value.find_first_not_of(" \t"));
+          r.headers.emplace_back(line.substr(0, colon), value);
+        }
+      }
+    }
+    if (head_end) {
+      auto rest = in.substr(*head_end);
+      if (lower(r.header("transfer-encoding")).find("chunked") != std::string::npos) {
+        if (auto body = dechunk(rest)) {
+          r.body = std::move(*body);
+          whole = true;
+        }
+      } else {
+        auto cl = r.header("content-length");
+        std::size_t want = cl.empty() ? 0 : std::stoul(cl);
+        if (rest.size() >= want) {
+          r.body = rest.substr(0, want);
+          whole = true;
+        }
+      }
+      if (whole) break;
+    }
+    if (stop_ || steady_clock::now() >= deadline) return;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 50) <= 0) continue;
+    char buf[8192];
+    auto n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) return;  // the peer gave up before a whole request: nothing to record
+    in.append(buf, static_cast<std::size_t>(n));
+  }
+  r.at = steady_clock::now();
+  scripted_answer answer;
+  {
+    std::lock_guard lk(mu_);
+    answer = got_.size() < script_.size() ? script_[got_.size()] : then_;
+    got_.push_back(std::move(r));
+  }
+  cv_.notify_all();
+  for (auto until = steady_clock::now() + answer.delay; !stop_ && steady_clock::now() < until;)
+    std::this_thread::sleep_for(std::min<steady_clock::duration>(until - steady_clock::now(), milliseconds(20)));
+  std::string out = "HTTP/1.1 " + std::to_string(answer.status) + " " + reason_phrase(answer.status) + "\r\n";
+  for (auto& [k, v] : answer.headers) out += k + ": " + v + "\r\n";
+  out += "Content-Length: " + std::to_string(answer.body.size()) + "\r\nConnection: close\r\n\r\n" + answer.body;
+  ::send(fd, out.data(), out.size(), MSG_NOSIGNAL);
+}
+
+std::vector<scripted_answer> json_answers(const std::vector<std::string>& bodies) {
+  std::vector<scripted_answer> out;
+  for (auto& b : bodies) out.push_back({200, {{"Content-Type", "application/json"}}, b, {}});
+  return out;
 }
 
 }  // namespace vgtest

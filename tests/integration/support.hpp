@@ -2,11 +2,16 @@
 // Helpers for integration tests: start the real binaries on port 0, talk HTTP to them over
 // loopback, stop only what we started.
 
+#include "redis_server.hpp"
 #include "videogate/http/client.hpp"
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -94,10 +99,18 @@ class raw_connection {
 std::string read_file(const std::filesystem::path& p);
 void write_file(const std::filesystem::path& p, const std::string& text);
 
+/// The ids.secret of openai_config(): tests open the gateway's ids with it.
+extern const std::string integration_ids_secret;
+
 /// A gateway config with one openai-dialect upstream `vendor` (JSON creates, poll_interval 0)
-/// holding `keys` (a YAML list), admin key "admin-secret-key"; `extra` goes at the top level,
-/// `upstream_extra` after the upstream. ${DIR} and ${MOCK_URL} as in stack::write_config.
+/// holding `keys` (a YAML list), admin key "admin-secret-key", log level info, ids.secret
+/// integration_ids_secret; `extra` goes at the top level, `upstream_extra` after the upstream.
+/// ${DIR} and ${MOCK_URL} as in stack::write_config.
 std::string openai_config(const std::string& keys, const std::string& extra = "", const std::string& upstream_extra = "");
+
+/// Replaces the first `from` in `text` with `to`; throws std::logic_error when there is none
+/// (a config edit that silently did nothing would make a test prove nothing).
+void replace_once(std::string& text, const std::string& from, const std::string& to);
 
 /// The mock vendor and a gateway configured against it.
 struct stack {
@@ -138,6 +151,95 @@ std::string id_of(const videogate::http::client_response& r);
 std::string error_code(const std::string& body);
 /// The string field `name` of a JSON object body ("" when there is none).
 std::string field(const std::string& body, const char* name);
+/// `s` in ASCII lower case (header names, error texts).
+std::string lower(std::string s);
+
+/// The vendor's id of a job, from the gateway's id sealed with `ids_secret`.
+std::string upstream_id_of(const std::string& id, const std::string& ids_secret = integration_ids_secret);
+
+/// The sum of the /metrics samples whose line starts with `series` (a name, or a name with its
+/// labels, e.g. `videogate_jobs_created_total{upstream="vendor"}`), -1 when there is none.
+/// Throws when a sample line is not `series value` with a number for value.
+double metric_value(const stack& s, const std::string& series);
+
+/// A redis-server, the simulated vendor and `replicas` gateways with one config (openai_config
+/// with `keys`, `top_extra` and `upstream_extra`, on Redis under a prefix of this fleet's own,
+/// ids.secret fleet_stack::ids_secret). Replica 0's stack runs the vendor; the others point at it.
+class fleet_stack {
+ public:
+  static const std::string ids_secret;
+  fleet_stack(int replicas, const std::string& keys, std::vector<std::string> mock_args,
+              const std::string& poll_interval = "0ms", const std::string& upstream_extra = "",
+              const std::string& top_extra = "");
+  stack& operator[](std::size_t i) { return *replicas_.at(i); }
+  std::size_t size() const { return replicas_.size(); }
+
+  redis_server redis;  // first: started before the gateways, stopped after them
+
+ private:
+  std::vector<std::unique_ptr<stack>> replicas_;
+};
+
+/// One answer of an http_receiver.
+struct scripted_answer {
+  int status = 200;
+  videogate::http::header_list headers;  ///< sent besides Content-Length and Connection: close
+  std::string body;
+  std::chrono::milliseconds delay{0};  ///< wait this long before answering (a slow receiver)
+};
+
+/// One request an http_receiver got.
+struct received_request {
+  std::string method, target;
+  videogate::http::header_list headers;  ///< as sent (names as the sender spelled them)
+  std::string body;                      ///< de-chunked when sent chunked
+  std::chrono::steady_clock::time_point at;  ///< when its last byte arrived
+  std::string header(std::string_view name) const { return std::string(videogate::http::find_header(headers, name)); }
+};
+
+/// A loopback HTTP/1.1 server on 127.0.0.1 (port 0, or `port` to come back on a port used
+/// before) standing in for a webhook receiver or a vendor: request n (in arrival order) gets
+/// script[n], every later one `then`. One request per connection (`Connection: close`), each on
+/// a thread of its own, so a delayed answer holds no other request up. Records every request;
+/// every accessor is thread-safe. Stops (and joins its threads) at scope end, within ~100 ms.
+class http_receiver {
+ public:
+  explicit http_receiver(std::vector<scripted_answer> script = {}, scripted_answer then = {}, int port = 0);
+  ~http_receiver();
+  http_receiver(const http_receiver&) = delete;
+  http_receiver& operator=(const http_receiver&) = delete;
+
+  int port() const { return port_; }
+  /// "http://127.0.0.1:PORT" + path.
+  std::string url(const std::string& path = "") const;
+  /// Every request received so far, in arrival order.
+  std::vector<received_request> requests() const;
+  std::size_t count() const;
+  /// Connections accepted, whether or not a whole request came on them.
+  int connections() const { return connections_; }
+  /// Waits until `n` requests have arrived; false after `timeout`.
+  bool wait_for(std::size_t n, std::chrono::milliseconds timeout) const;
+
+ private:
+  void accept_loop();
+  void serve(int fd);
+  void serve_one(int fd);
+
+  std::vector<scripted_answer> script_;
+  scripted_answer then_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> connections_{0};
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  std::vector<received_request> got_;  // guarded by mu_
+  std::vector<std::thread> sessions_;  // guarded by mu_
+  std::thread acceptor_;
+};
+
+/// Answers for an http_receiver standing in for a vendor: HTTP 200, JSON `bodies` in order.
+std::vector<scripted_answer> json_answers(const std::vector<std::string>& bodies);
 
 /// Checks `pred` every 100 ms until it holds or `timeout` passes.
 template <class F>
