@@ -159,15 +159,16 @@ asio::awaitable<void> webhook_sender::deliver(std::shared_ptr<webhook_sender> se
         self->release(id);
         co_return;
       }
-      // Another replica may have delivered it since we read it.
-      auto fresh = co_await self->store_->outbox_get(id);
-      if (!fresh || fresh->status != outbox_event::state::pending || fresh->next_attempt_ms > clock::now_ms()) {
-        co_await self->store_->drop_lease("webhook:" + id);
-        self->release(id);
-        co_return;
-      }
-      e = std::move(*fresh);
     }
+    // Read again now that it is ours: the copy from the pass may be stale (an attempt of this
+    // process, or another replica's, may have ended between that read and our claim).
+    auto fresh = co_await self->store_->outbox_get(id);
+    if (!fresh || fresh->status != outbox_event::state::pending || fresh->next_attempt_ms > clock::now_ms()) {
+      if (leased) co_await self->store_->drop_lease("webhook:" + id);
+      self->release(id);
+      co_return;
+    }
+    e = std::move(*fresh);
     auto c = std::find_if(cfg.clients.begin(), cfg.clients.end(), [&](auto& cc) { return cc.name == e.client; });
     attempt a;
     if (c == cfg.clients.end() || !c->webhook)

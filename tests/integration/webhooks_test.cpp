@@ -3,7 +3,8 @@
 // request. Signatures are checked here with OpenSSL, from the Standard Webhooks rule alone
 // (HMAC-SHA256 over `id.timestamp.body`, the key the base64 after `whsec_`), never with the
 // gateway's code. Schedules are short (100 ms) so retries come within the test; every wait is
-// bounded, and a receiver that must get nothing is watched past the time a retry would take.
+// bounded, and no test sleeps a fixed time: that nothing more comes (no retry after a 200, no
+// duplicate) is shown from the gateway's own state, once its outbox is at rest (settled below).
 #include "support.hpp"
 
 #include <boost/json.hpp>
@@ -280,6 +281,86 @@ double deliveries(const stack& s, const std::string& result) {
   return std::max(0.0, metric_value(s, "videogate_webhook_deliveries_total{result=\"" + result + "\"}"));
 }
 
+/// An event a test expects to end in `status`, "delivered" or "failed".
+struct final_event {
+  std::string video_id;
+  std::string type = "video.completed";
+  std::string status = "delivered";
+};
+
+/// Waits (15 s at most) until the outbox is at rest: each event of `want` listed in its final
+/// status, no listed event pending, and /metrics' videogate_webhook_backlog 0. A delivered or
+/// failed event is never attempted again (DESIGN §9: after_attempt, the sender takes pending
+/// events only), and an attempt's outcome is saved after its request reached the receiver; so
+/// from then on what each receiver got is all it will ever get. Every listed event (the admin
+/// list's first 100), or nullopt, reported as a failure, when the outbox did not come to rest
+/// or an event of `want` ended in another final status.
+std::optional<std::vector<json::object>> settled(const stack& s, const std::vector<final_event>& want) {
+  std::vector<json::object> events;
+  std::string why;
+  bool wrong_end = false;
+  bool ok = eventually(
+      [&] {
+        events = hook_events(s);
+        for (auto& w : want) {
+          auto it = std::find_if(events.begin(), events.end(), [&](const json::object& e) {
+            return str(e, "video_id") == w.video_id && str(e, "type") == w.type;
+          });
+          if (it == events.end()) {
+            why = "no " + w.type + " event listed for " + w.video_id;
+            return false;
+          }
+          auto st = str(*it, "status");
+          if (st != w.status) {
+            why = "expected " + w.status + ": " + json::serialize(*it);
+            wrong_end = st == "delivered" || st == "failed";  // final: it will not change
+            if (wrong_end) return true;
+            return false;
+          }
+        }
+        for (auto& e : events)
+          if (str(e, "status") == "pending") {
+            why = "still pending: " + json::serialize(e);
+            return false;
+          }
+        auto backlog = metric_value(s, "videogate_webhook_backlog");
+        if (backlog != 0) {
+          why = "videogate_webhook_backlog " + std::to_string(backlog);
+          return false;
+        }
+        return true;
+      },
+      15s);
+  if (!ok || wrong_end) {
+    ADD_FAILURE() << (wrong_end ? "an event ended otherwise: " : "the webhook outbox did not come to rest in 15 s: ")
+                  << why << "\n" << admin_events(s).body;
+    return std::nullopt;
+  }
+  return events;
+}
+
+/// For an outbox at rest (settled) whose every attempt reached `hook` (no address refused, no
+/// closed port): per listed event, `hook`'s requests with its webhook-id equal its attempts,
+/// and `hook` got no request with an id the outbox does not list. No attempt beyond those the
+/// outbox counts happened, and (the events being final) none will.
+::testing::AssertionResult each_attempt_received(const http_receiver& hook, const std::vector<json::object>& events) {
+  std::map<std::string, long long> per_id;
+  for (auto& r : hook.requests()) ++per_id[r.header("webhook-id")];
+  std::ostringstream bad;
+  for (auto& e : events) {
+    auto id = str(e, "id");
+    auto it = per_id.find(id);
+    long long n = it == per_id.end() ? 0 : it->second;
+    if (n != attempts(e))
+      bad << "\n  " << id << " (" << str(e, "type") << " for " << str(e, "video_id") << "): " << n
+          << " request(s) received, " << attempts(e) << " attempt(s) in the outbox";
+    if (it != per_id.end()) per_id.erase(it);
+  }
+  for (auto& [id, n] : per_id) bad << "\n  " << n << " request(s) with webhook-id '" << id << "', not a listed event";
+  if (bad.str().empty()) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "the receiver's requests differ from the outbox's attempts:" << bad.str();
+}
+
 long long percentile(std::vector<long long> v, double p) {
   if (v.empty()) return -1;
   std::sort(v.begin(), v.end());
@@ -298,7 +379,11 @@ TEST(webhooks, two_500s_then_200_is_three_attempts_with_one_id) {
   auto id = start_and_finish_a_job(s, hook_config({.url = hook.url("/hook")}));
   ASSERT_FALSE(id.empty());
   ASSERT_TRUE(hook.wait_for(3, 15s)) << hook.count() << " attempt(s) in 15 s; " << admin_events(s).body;
-  std::this_thread::sleep_for(1s);  // a retry after the 200 would come within 100 ms ±20 %
+  // Delivered and the outbox at rest: no attempt can follow the 200, and the receiver got
+  // exactly the attempts the outbox counts.
+  auto rest = settled(s, {{id}});
+  ASSERT_TRUE(rest);
+  EXPECT_TRUE(each_attempt_received(hook, *rest));
   auto got = hook.requests();
   ASSERT_EQ(got.size(), 3u) << "no attempt after the 200";
   for (std::size_t i = 0; i < got.size(); ++i) {
@@ -360,7 +445,10 @@ TEST(webhooks, delivered_after_a_restart_once_the_receiver_is_up) {
   s.start_gateway(cfg);
   http_receiver hook({}, {}, port);
   ASSERT_TRUE(hook.wait_for(1, 15s)) << "not delivered within 15 s of the restart: " << admin_events(s).body;
-  std::this_thread::sleep_for(700ms);  // a second delivery would come within the schedule's 500 ms
+  // Delivered and the outbox at rest: no second delivery can come. The attempts against the
+  // closed port (before and after the restart) never reached a receiver, so the count is
+  // checked against the one attempt that did, not against `attempts`.
+  ASSERT_TRUE(settled(s, {{id}}));
   auto got = hook.requests();
   ASSERT_EQ(got.size(), 1u);
   expect_event(got[0], id, "video.completed");
@@ -380,7 +468,11 @@ TEST(webhooks, gone_410_stops_retries_and_redeliver_queues_it_again) {
   auto id = start_and_finish_a_job(s, hook_config({.url = hook.url("/hook")}));
   ASSERT_FALSE(id.empty());
   ASSERT_TRUE(hook.wait_for(1, 15s)) << admin_events(s).body;
-  std::this_thread::sleep_for(1500ms);  // retries would be 100 ms apart
+  // Failed and the outbox at rest: a 410 is never retried, and the receiver got what the
+  // outbox counts.
+  auto rest = settled(s, {{id, "video.completed", "failed"}});
+  ASSERT_TRUE(rest);
+  EXPECT_TRUE(each_attempt_received(hook, *rest));
   EXPECT_EQ(hook.count(), 1u) << "a 410 was retried";
   auto ev = hook_event(s, id);
   ASSERT_TRUE(ev) << admin_events(s).body;
@@ -428,13 +520,15 @@ TEST(webhooks, redirect_is_not_followed) {
   auto id = start_and_finish_a_job(s, hook_config({.url = hook.url("/hook")}));
   ASSERT_FALSE(id.empty());
   ASSERT_TRUE(hook.wait_for(5, 15s)) << "a 3xx is retried: " << hook.count() << " attempt(s); " << admin_events(s).body;
-  std::this_thread::sleep_for(300ms);
+  // Five attempts ended, as the outbox counts them: a followed redirect is part of its attempt,
+  // so `elsewhere` would have accepted its connection before the attempt's outcome was saved.
+  auto ev = event_when(s, id, [](auto& e) { return attempts(e) >= 5; });
+  ASSERT_TRUE(ev) << "five 3xx answers, but not five attempts ended: " << admin_events(s).body;
   EXPECT_EQ(elsewhere.connections(), 0) << "the gateway followed a redirect";
   EXPECT_EQ(elsewhere.count(), 0u);
   auto got = hook.requests();
+  EXPECT_GE(static_cast<long long>(got.size()), attempts(*ev)) << "every attempt that ended reached the receiver";
   for (auto& r : got) EXPECT_EQ(r.header("webhook-id"), got[0].header("webhook-id"));
-  auto ev = hook_event(s, id);
-  ASSERT_TRUE(ev) << admin_events(s).body;
   EXPECT_EQ(str(*ev, "status"), "pending") << json::serialize(*ev);
   EXPECT_GE(attempts(*ev), 5);
   EXPECT_NE(str(*ev, "last_error").find("302"), npos) << json::serialize(*ev);
@@ -478,7 +572,12 @@ TEST(webhooks, failed_job_gives_one_video_failed_event) {
   ASSERT_FALSE(id.empty());
   ASSERT_TRUE(hook.wait_for(1, 15s)) << admin_events(s).body;
   for (int i = 0; i < 3; ++i) EXPECT_EQ(job_status(s, id), "failed");
-  std::this_thread::sleep_for(1500ms);  // and the watcher's time
+  // A job's terminal state and its event are one store write, and the watcher reads only
+  // unfinished jobs: what the polls above could write is in the outbox now. Once it is at
+  // rest, the receiver got every event there will be, each as often as the outbox counts.
+  auto rest = settled(s, {{id, "video.failed"}});
+  ASSERT_TRUE(rest);
+  EXPECT_TRUE(each_attempt_received(hook, *rest));
   auto got = hook.requests();
   ASSERT_EQ(got.size(), 1u) << "one event per job and type, ever";
   expect_event(got[0], id, "video.failed");
@@ -502,7 +601,10 @@ TEST(webhooks, watcher_and_ttl_expiry_write_events_without_client_polls) {
   ASSERT_FALSE(expires.empty());
   ASSERT_EQ(request("POST", s.vendor("/_mock/jobs/" + upstream_id_of(done) + "/complete")).status, 200);
   ASSERT_TRUE(hook.wait_for(2, 20s)) << hook.count() << " event(s); " << admin_events(s).body;
-  std::this_thread::sleep_for(1s);
+  // Both events delivered and the outbox at rest: nothing more will come.
+  auto rest = settled(s, {{done, "video.completed"}, {expires, "video.failed"}});
+  ASSERT_TRUE(rest);
+  EXPECT_TRUE(each_attempt_received(hook, *rest));
   auto got = hook.requests();
   ASSERT_EQ(got.size(), 2u);
   std::map<std::string, const received_request*> by_video;
@@ -543,7 +645,13 @@ TEST(webhooks, fifty_jobs_give_fifty_events_and_no_duplicate) {
   for (auto& t : ts) t.join();
   for (int i = 0; i < n; ++i) EXPECT_EQ(statuses[i], "completed") << ids[i];
   ASSERT_TRUE(hook.wait_for(n, 30s)) << hook.count() << " of " << n << " events in 30 s";
-  std::this_thread::sleep_for(1s);  // a duplicate would come now
+  // Every event delivered and the outbox at rest: no duplicate can come, and the receiver got
+  // each event as often as the outbox counts its attempts.
+  std::vector<final_event> want;
+  for (auto& id : ids) want.push_back({id});
+  auto rest = settled(s, want);
+  ASSERT_TRUE(rest);
+  EXPECT_TRUE(each_attempt_received(hook, *rest));
 
   auto got = hook.requests();
   std::map<std::string, int> per_video, per_event;
@@ -706,7 +814,10 @@ TEST(webhooks, retries_stop_after_retry_for) {
   auto seen = hook.count();
   EXPECT_GE(seen, 3u) << "429 and 503 are retried";
   EXPECT_EQ(attempts(*ev), static_cast<long long>(seen));
-  std::this_thread::sleep_for(1s);
+  // Failed and the outbox at rest: no attempt can follow.
+  auto rest = settled(s, {{id, "video.completed", "failed"}});
+  ASSERT_TRUE(rest);
+  EXPECT_TRUE(each_attempt_received(hook, *rest));
   EXPECT_EQ(hook.count(), seen) << "an attempt after the event failed";
   auto got = hook.requests();
   // retry_for counts from the first attempt; 1 s of slack for an attempt due just before the
@@ -729,7 +840,18 @@ TEST(webhooks, fleet_delivers_each_event_once) {
     EXPECT_EQ(poll_until_terminal(f[(i + 1) % 2], ids[i]), "completed");
   }
   ASSERT_TRUE(hook.wait_for(n, 30s)) << hook.count() << " of " << n << " events";
-  std::this_thread::sleep_for(1500ms);  // a second replica's duplicate would come now
+  // Every event delivered and the outbox (one, in Redis) at rest as each replica sees it, its
+  // own backlog gauge included: neither replica will deliver anything more, and the receiver
+  // got each event as often as the outbox counts its attempts.
+  std::vector<final_event> want;
+  for (auto& id : ids) want.push_back({id});
+  std::optional<std::vector<json::object>> rest;
+  for (std::size_t i = 0; i < f.size(); ++i) {
+    SCOPED_TRACE("replica " + std::to_string(i));
+    rest = settled(f[i], want);
+    ASSERT_TRUE(rest);
+  }
+  EXPECT_TRUE(each_attempt_received(hook, *rest));
   auto got = hook.requests();
   std::set<std::string> events, videos;
   for (auto& r : got) {
