@@ -39,9 +39,7 @@ http::response admin_keys(const routing::router& rt) {
     }
     json::object u;
     u["upstream"] = up->cfg().name;
-    u["dialect"] = up->cfg().dialect == config::dialect_kind::openai    ? "openai"
-                   : up->cfg().dialect == config::dialect_kind::unified ? "unified"
-                                                                        : "freesora";
+    u["dialect"] = config::to_string(up->cfg().dialect);
     u["keys"] = std::move(keys);
     ups.push_back(std::move(u));
   }

@@ -3,6 +3,7 @@
 #include "admin.hpp"
 #include "content.hpp"
 #include "health.hpp"
+#include "vendor_hooks.hpp"
 #include "models.hpp"
 #include "videos.hpp"
 
@@ -38,6 +39,17 @@ asio::awaitable<http::response> dispatch(gateway& g, http::request& req, context
     if (seg[0] == "metrics") co_return metrics_page(g, *ctx.snap);
     if (seg[0] == "readyz") co_return co_await readiness(g);
     co_return health(seg[0]);
+  }
+  // What vendors call: no client key; the unguessable token is the authorisation.
+  if (seg.size() == 2 && seg[0] == "callbacks") {
+    ctx.route = "/callbacks/{token}";
+    if (m != "POST") co_return method_not_allowed("POST");
+    co_return co_await vendor_callback(g, std::string(seg[1]), req, ctx);
+  }
+  if (seg.size() == 2 && seg[0] == "media") {
+    ctx.route = "/media/{token}";
+    if (m != "GET" && m != "HEAD") co_return method_not_allowed("GET");
+    co_return co_await media(g, std::string(seg[1]), ctx);
   }
   if (!seg.empty() && seg[0] == "admin") {
     ctx.route = "/admin";

@@ -159,6 +159,9 @@ result<create_request> parse_json(std::string_view body) {
           else r.input_reference = std::move(img);
         }
       }
+    } else if (k == "vendor_params") {
+      if (!x.is_object()) e = bad(k, "'vendor_params' must be a JSON object of the vendor's own options.");
+      else r.vendor_params = json::serialize(x);
     } else {
       e = fail(errc::unknown_parameter, "Unknown parameter: '" + k + "'.", k);
     }
@@ -252,6 +255,11 @@ result<create_request> parse_form(std::string_view content_type, std::string_vie
       auto s = parse_shots(j);
       if (!s) return s.error();
       r.shots = std::move(*s);
+    } else if (k == "vendor_params") {
+      boost::system::error_code ec;
+      auto j = json::parse(v, ec);
+      if (ec || !j.is_object()) return bad(k, "'vendor_params' must be a JSON object (as a string field in multipart).");
+      r.vendor_params = json::serialize(j);
     } else if (k == "input_reference[image_url]" || k == "input_reference[file_id]") {
       if (img) return bad("input_reference", "'input_reference' was given more than once.");
       img = image_input{};

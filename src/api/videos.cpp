@@ -1,6 +1,7 @@
 #include "videos.hpp"
 
 #include "fleet.hpp"
+#include "vendor_hooks.hpp"
 
 #include "videogate/api/video.hpp"
 #include "videogate/core/clock.hpp"
@@ -116,6 +117,7 @@ asio::awaitable<create_result> create_new(gateway& g, result<create_request> par
     asked_seconds = std::to_string(static_cast<int>(std::ceil(total)));
   }
   routing::failover_plan plan(cr.model);
+  std::optional<std::string> served_image;  // an upload served to URL-only vendors, made once
   for (auto up : *route) {
     auto& ucfg = up->cfg();
     auto upstream_model = dialects::mapped_model(ucfg, cr.model);
@@ -129,7 +131,13 @@ asio::awaitable<create_result> create_new(gateway& g, result<create_request> par
       continue;
     }
     auto seconds = std::to_string(*secs);
-    auto call = up->dialect().create(cr, ucfg, seconds);
+    dialects::create_extras extras;
+    extras.callback_url = callback_url_for(g, *ctx.snap, *up, ctx.client);
+    if (up->dialect().needs_image_url() && cr.input_reference) {
+      if (!served_image) served_image = co_await serve_image(g, *ctx.snap, cr);
+      extras.image_url = *served_image;
+    }
+    auto call = up->dialect().create(cr, ucfg, seconds, extras);
     if (!call) {
       plan.upstream_unusable(call.error());
       continue;
@@ -156,7 +164,7 @@ asio::awaitable<create_result> create_new(gateway& g, result<create_request> par
       }
       auto r = co_await g.caller->send(*up, "create", *call, pick.key);
       result<dialects::job_state> st =
-          r ? up->dialect().read_create(r->status, r->headers, r->body) : result<dialects::job_state>(r.error());
+          r ? up->dialect().read_created(*call, r->status, r->headers, r->body) : result<dialects::job_state>(r.error());
       if (!st) st = dialects::without_echo(st.error(), echo_text);
       if (pick.probe)
         for (auto& p : probes)
@@ -207,6 +215,7 @@ std::string request_fingerprint(const result<create_request>& parsed, const http
     for (auto& sh : *c.shots) shots.push_back(json::object{{"scene", sh.scene}, {"duration", sh.duration}});
     o["shots"] = std::move(shots);
   }
+  if (c.vendor_params) o["vendor_params"] = *c.vendor_params;
   if (auto& ir = c.input_reference)
     o["input_reference"] = json::object{{"bytes", jobs::key_fingerprint(ir->bytes)}, {"url", ir->url}, {"file_id", ir->file_id}};
   return jobs::key_fingerprint(json::serialize(o));

@@ -54,10 +54,14 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 2> log_forma
     {"text", "text"}, {"json", "json"}}};
 constexpr std::array<std::pair<std::string_view, std::string_view>, 3> store_kinds{{
     {"sqlite", "sqlite"}, {"memory", "memory"}, {"redis", "redis"}}};
-constexpr std::array<std::pair<std::string_view, dialect_kind>, 3> dialects{{
+constexpr std::array<std::pair<std::string_view, dialect_kind>, 6> dialects{{
     {"openai", dialect_kind::openai},
     {"unified", dialect_kind::unified},
-    {"freesora", dialect_kind::freesora}}};
+    {"freesora", dialect_kind::freesora},
+    {"fal", dialect_kind::fal},
+    {"replicate", dialect_kind::replicate},
+    {"kie", dialect_kind::kie}}};
+constexpr std::array<std::string_view, 2> model_form_keys{"text", "image"};
 constexpr std::array<std::pair<std::string_view, request_format>, 2> formats{{
     {"multipart", request_format::multipart}, {"json", request_format::json}}};
 constexpr std::array<std::pair<std::string_view, key_strategy>, 3> strategies{{
@@ -373,6 +377,16 @@ class loader : public yaml_reader {
   }
 
   void parse_models(const field& f, upstream_config& u, upstream_info& info) {
+    if (!f.found && task_api(u.dialect)) {
+      // A task API names its models its own way (a fal app path, a Replicate owner/name…).
+      fail(f.line, f.path, std::string("is needed for the ") + to_string(u.dialect) +
+                               " dialect: map each public model to the vendor's model, e.g. sora-2: " +
+                               (u.dialect == dialect_kind::fal         ? "fal-ai/sora-2/text-to-video"
+                                : u.dialect == dialect_kind::replicate ? "openai/sora-2"
+                                                                       : "sora-2-text-to-video"));
+      info.models_ok = false;
+      return;
+    }
     if (!f.found) {
       for (auto m : identity_models) {
         u.models.emplace(std::string(m), std::string(m));
@@ -395,13 +409,67 @@ class loader : public yaml_reader {
         info.models_ok = false;
         continue;
       }
+      if (value.node.IsMap()) {
+        // {text: …, image: …}: the vendor models for text-to-video and image-to-video.
+        if (!task_api(u.dialect)) {
+          fail(value, std::string("a {text, image} pair needs a task-API dialect; the ") + to_string(u.dialect) +
+                          " dialect takes one model name");
+          info.models_ok = false;
+          continue;
+        }
+        auto pair = mapping(value, model_form_keys);
+        if (!pair) {
+          info.models_ok = false;
+          continue;
+        }
+        auto text_f = at(*pair, "text", value);
+        auto image_f = at(*pair, "image", value);
+        if (!text_f.found && !image_f.found) {
+          if (value.node.size() == 0) fail(value, "needs `text`, `image` or both");  // else: the unknown key said it
+          info.models_ok = false;
+          continue;
+        }
+        if (text_f.found)
+          if (auto t = nonempty_text(text_f); t && vendor_model_ok(text_f, u.dialect, *t)) u.models.emplace(name, *t);
+        if (image_f.found)
+          if (auto i = nonempty_text(image_f); i && vendor_model_ok(image_f, u.dialect, *i)) u.image_models.emplace(name, *i);
+        if (!text_f.found) u.models.emplace(name, "");  // served for image-to-video only
+        info.model_order.push_back(name);
+        continue;
+      }
       auto s = nonempty_text(value);
       if (!s) {
         info.models_ok = false;
         continue;
       }
+      if (!vendor_model_ok(value, u.dialect, *s)) {
+        info.models_ok = false;
+        continue;
+      }
       u.models.emplace(name, *s);
       info.model_order.push_back(name);
+    }
+  }
+
+  /// The form a vendor model takes in each task-API dialect (DESIGN §2): a fal app path
+  /// (`owner/app[/path]`), a Replicate `owner/name`, a kie model name (no slash).
+  bool vendor_model_ok(const field& f, dialect_kind d, const std::string& m) {
+    auto slashes = std::count(m.begin(), m.end(), '/');
+    bool blank_segment = m.front() == '/' || m.back() == '/' || m.find("//") != std::string::npos;
+    switch (d) {
+      case dialect_kind::fal:
+        if (slashes >= 1 && !blank_segment) return true;
+        fail(f, "'" + m + "' is not a fal app path (owner/app[/path], e.g. fal-ai/sora-2/text-to-video)");
+        return false;
+      case dialect_kind::replicate:
+        if (slashes == 1 && !blank_segment) return true;
+        fail(f, "'" + m + "' is not a Replicate model (owner/name, e.g. openai/sora-2)");
+        return false;
+      case dialect_kind::kie:
+        if (slashes == 0) return true;
+        fail(f, "'" + m + "' is not a kie model name (e.g. sora-2-text-to-video, veo3_fast)");
+        return false;
+      default: return true;
     }
   }
 
@@ -592,6 +660,16 @@ load_result load_text(const std::string& text, const std::string& file, env_look
 std::optional<std::string> webhook_key(const std::string& secret) {
   if (secret.rfind("whsec_", 0) == 0) return base64_decode(std::string_view(secret).substr(6));
   return secret;
+}
+
+const char* to_string(dialect_kind k) noexcept {
+  for (auto& [name, kind] : dialects)
+    if (kind == k) return name.data();
+  return "openai";
+}
+
+bool task_api(dialect_kind k) noexcept {
+  return k != dialect_kind::openai && k != dialect_kind::unified && k != dialect_kind::freesora;
 }
 
 }  // namespace videogate::config

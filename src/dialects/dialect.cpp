@@ -2,7 +2,10 @@
 
 #include "videogate/core/base64.hpp"
 
+#include "videogate/dialects/fal.hpp"
+#include "videogate/dialects/kie.hpp"
 #include "videogate/dialects/openai.hpp"
+#include "videogate/dialects/replicate.hpp"
 #include "videogate/dialects/freesora.hpp"
 #include "videogate/dialects/unified.hpp"
 
@@ -24,6 +27,9 @@ std::unique_ptr<dialect> make_dialect(config::dialect_kind k) {
     case config::dialect_kind::openai: return std::make_unique<openai_dialect>();
     case config::dialect_kind::unified: return std::make_unique<unified_dialect>();
     case config::dialect_kind::freesora: return std::make_unique<freesora_dialect>();
+    case config::dialect_kind::fal: return std::make_unique<fal_dialect>();
+    case config::dialect_kind::replicate: return std::make_unique<replicate_dialect>();
+    case config::dialect_kind::kie: return std::make_unique<kie_dialect>();
   }
   return nullptr;
 }
@@ -139,13 +145,15 @@ result<void> check_size_for_model(const std::string& size, const std::string& up
 
 std::optional<std::string> normalize_status(std::string_view vendor_status) {
   auto s = lower(vendor_status);
-  for (auto w : {"queued", "pending", "submitted", "not_start", "waiting", "queuing", "created"})
+  // fal: IN_QUEUE IN_PROGRESS COMPLETED; Replicate: starting processing succeeded failed
+  // canceled aborted; kie: waiting queuing generating success fail.
+  for (auto w : {"queued", "pending", "submitted", "not_start", "waiting", "queuing", "created", "in_queue", "starting"})
     if (s == w) return "queued";
   for (auto w : {"in_progress", "processing", "running", "generating"})
     if (s == w) return "in_progress";
   for (auto w : {"completed", "succeeded", "success", "finished"})
     if (s == w) return "completed";
-  for (auto w : {"failed", "failure", "fail", "error", "cancelled", "canceled"})
+  for (auto w : {"failed", "failure", "fail", "error", "cancelled", "canceled", "aborted"})
     if (s == w) return "failed";
   return std::nullopt;
 }
@@ -330,5 +338,80 @@ std::string scrub(std::string text, const std::vector<std::string>& secrets) {
 }
 
 std::string base64_encode(std::string_view in) { return videogate::base64_encode(in); }
+
+upstream_call dialect::result_call(const std::string& upstream_id) const { return status(upstream_id); }
+
+result<job_state> dialect::read_follow_up(int, const http::header_list&, std::string_view, const std::string&) const {
+  return fail(errc::internal, "This dialect makes no follow-up status call.");
+}
+
+std::optional<std::string> dialect::callback_job_id(std::string_view, const std::string&) const { return std::nullopt; }
+
+result<void> merge_vendor_params(json::object& target, const std::optional<std::string>& vendor_params,
+                                 std::initializer_list<std::string_view> forbidden) {
+  if (!vendor_params) return {};
+  boost::system::error_code ec;
+  auto v = json::parse(*vendor_params, ec);
+  if (ec || !v.is_object()) return fail(errc::invalid_value, "'vendor_params' must be a JSON object.", "vendor_params");
+  for (auto& [k, val] : v.as_object()) {
+    for (auto f : forbidden)
+      if (k == f)
+        return fail(errc::invalid_value,
+                    "'vendor_params' may not set '" + std::string(k) +
+                        "': the gateway sets the vendor's model, prompt, image and callback fields itself.",
+                    "vendor_params");
+    // A key naming one of the body's own objects is merged into it (DESIGN §1).
+    auto* have = target.if_contains(k);
+    if (have && have->is_object() && val.is_object())
+      for (auto& [ik, iv] : val.as_object()) have->as_object()[ik] = iv;
+    else
+      target[k] = val;
+  }
+  return {};
+}
+
+result<std::string> task_model(const config::upstream_config& up, const create_request& req, std::string_view dialect) {
+  bool image = req.input_reference.has_value();
+  if (image) {
+    if (auto it = up.image_models.find(req.model); it != up.image_models.end()) return it->second;
+    // A single name serves both (the vendor tells the two apart by the inputs).
+    if (up.image_models.empty()) {
+      auto m = mapped_model(up, req.model);
+      if (!m.empty()) return m;
+    }
+    return fail(errc::unsupported_value,
+                "Upstream '" + up.name + "' (" + std::string(dialect) + " dialect) has no image-to-video model for '" +
+                    req.model + "': give it one as models: {" + req.model + ": {text: …, image: …}}.",
+                "input_reference");
+  }
+  auto m = mapped_model(up, req.model);
+  if (m.empty())
+    return fail(errc::unsupported_value,
+                "Upstream '" + up.name + "' serves '" + req.model + "' for image-to-video only: send an input_reference.",
+                "input_reference");
+  return m;
+}
+
+std::string aspect_of(const std::string& size, bool words) {
+  auto x = size.find('x');
+  int w = 0, h = 0;
+  if (x != std::string::npos) {
+    std::from_chars(size.data(), size.data() + x, w);
+    std::from_chars(size.data() + x + 1, size.data() + size.size(), h);
+  }
+  bool landscape = w > h;
+  if (words) return landscape ? "landscape" : "portrait";
+  return landscape ? "16:9" : "9:16";
+}
+
+std::string resolution_of(const std::string& size) {
+  auto x = size.find('x');
+  int w = 0, h = 0;
+  if (x != std::string::npos) {
+    std::from_chars(size.data(), size.data() + x, w);
+    std::from_chars(size.data() + x + 1, size.data() + size.size(), h);
+  }
+  return std::max(w, h) >= 1792 ? "1080p" : "720p";
+}
 
 }  // namespace videogate::dialects

@@ -92,7 +92,7 @@ std::vector<int> freesora_dialect::allowed_durations(const config::upstream_conf
 }
 
 result<upstream_call> freesora_dialect::create(const create_request& req, const config::upstream_config& up,
-                                               const std::string& seconds) const {
+                                               const std::string& seconds, const create_extras&) const {
   if (req.style)
     return fail(errc::unsupported_value, "Unsupported parameter 'style': upstream '" + up.name + "' (freesora dialect) has no styles.", "style");
   auto model = vendor_model(up, req);
@@ -149,6 +149,8 @@ result<upstream_call> freesora_dialect::create(const create_request& req, const 
       o[k] = default_json(d);
     }
   }
+  if (auto m = merge_vendor_params(o, req.vendor_params, {"model", "prompt", "imageData", "imageUrl", "shots"}); !m)
+    return m.error();
   upstream_call c;
   c.method = "POST";
   c.path = "/api/v1/video/sora-pro";

@@ -95,7 +95,7 @@ std::vector<int> openai_dialect::allowed_durations(const config::upstream_config
 }
 
 result<upstream_call> openai_dialect::create(const create_request& req, const config::upstream_config& up,
-                                             const std::string& seconds) const {
+                                             const std::string& seconds, const create_extras&) const {
   if (req.shots)
     return fail(errc::unsupported_value,
                 "Unsupported parameter 'shots': upstream '" + up.name + "' (openai dialect) does not make storyboards.", "shots");
@@ -122,6 +122,10 @@ result<upstream_call> openai_dialect::create(const create_request& req, const co
       if (k == "model" || k == "prompt" || k == "seconds" || k == "size" || k == "input_reference") continue;
       f.field(k, default_as_text(d));
     }
+    // vendor_params: one field each, strings as they are, anything else as JSON text.
+    json::object vp;
+    if (auto m = merge_vendor_params(vp, req.vendor_params, {"model", "prompt", "input_reference"}); !m) return m.error();
+    for (auto& [k, v] : vp) f.field(std::string(k), v.is_string() ? std::string(v.as_string()) : json::serialize(v));
     call.headers.emplace_back("Content-Type", f.content_type());
     call.body = f.finish();
   } else {
@@ -142,6 +146,7 @@ result<upstream_call> openai_dialect::create(const create_request& req, const co
     if (req.style) o["style"] = *req.style;
     for (auto& [k, d] : up.defaults)
       if (!o.contains(k)) o[k] = default_json(d);
+    if (auto m = merge_vendor_params(o, req.vendor_params, {"model", "prompt", "input_reference"}); !m) return m.error();
     call.headers.emplace_back("Content-Type", "application/json");
     call.body = json::serialize(o);
   }

@@ -76,7 +76,7 @@ std::vector<int> unified_dialect::allowed_durations(const config::upstream_confi
 }
 
 result<upstream_call> unified_dialect::create(const create_request& req, const config::upstream_config& up,
-                                              const std::string& seconds) const {
+                                              const std::string& seconds, const create_extras&) const {
   if (req.shots)
     return fail(errc::unsupported_value,
                 "Unsupported parameter 'shots': upstream '" + up.name + "' (unified dialect) does not make storyboards.", "shots");
@@ -103,6 +103,7 @@ result<upstream_call> unified_dialect::create(const create_request& req, const c
   o["private"] = req.is_private.value_or(default_bool(up, "private").value_or(false));
   for (auto& [k, d] : up.defaults)
     if (!o.contains(k)) o[k] = default_json(d);
+  if (auto m = merge_vendor_params(o, req.vendor_params, {"model", "prompt", "images"}); !m) return m.error();
   upstream_call c;
   c.method = "POST";
   c.path = "/v1/video/create";

@@ -101,6 +101,21 @@ class memory_store final : public store {
     return true;
   }
 
+  void put_media(const std::string& token, const std::string& mime, const std::string& bytes,
+                 std::int64_t expires_ms) override {
+    std::lock_guard lock(mutex_);
+    auto now = expires_ms - 1;
+    std::erase_if(media_, [&](auto& kv) { return kv.second.expires_ms < now - 48LL * 3'600'000; });
+    media_[token] = media{mime, bytes, expires_ms};
+  }
+
+  std::optional<std::pair<std::string, std::string>> get_media(const std::string& token, std::int64_t now_ms) override {
+    std::lock_guard lock(mutex_);
+    auto it = media_.find(token);
+    if (it == media_.end() || it->second.expires_ms <= now_ms) return std::nullopt;
+    return std::make_pair(it->second.mime, it->second.bytes);
+  }
+
   std::vector<outbox_event> outbox_due(std::int64_t now_ms, int limit) override {
     std::lock_guard lock(mutex_);
     std::vector<outbox_event> out;
@@ -203,8 +218,13 @@ class memory_store final : public store {
     for (auto& e : events) events_.emplace(e.id, e);
   }
 
+  struct media {
+    std::string mime, bytes;
+    std::int64_t expires_ms = 0;
+  };
   std::mutex mutex_;
   std::map<std::string, outbox_event> events_;
+  std::map<std::string, media> media_;
   std::unordered_map<std::string, job_record> by_id_;
   std::map<std::int64_t, std::string> by_seq_;  // insertion order
   std::map<std::pair<std::string, std::string>, idempotency_record> idem_;

@@ -18,6 +18,7 @@
 //   P lease:<name>           a lease (poll, probe): the holder's token, with a TTL
 //   P polls:<up>:<second>    status calls to an upstream in one second (max_polls_per_second)
 //   P ids_secret             the id secret the fleet shares
+//   P media:<token>          an image served to a URL-only vendor: "mime\nbytes", with its TTL
 //   P evt:<id>               a webhook event (JSON)
 //   P outbox:pending         zset id -> next attempt ms: what the senders deliver
 //   P outbox:delivered|failed zset id -> last change ms
@@ -503,6 +504,23 @@ class redis_store final : public store {
   }
 
   bool update(const job_record& r, const std::vector<outbox_event>& events) override { return write_job(r, true, events); }
+
+  // ---- images served to vendors ----
+
+  void put_media(const std::string& token, const std::string& mime, const std::string& bytes,
+                 std::int64_t expires_ms) override {
+    auto ttl = std::max<std::int64_t>(expires_ms - clock::now_ms(), 1);
+    check(command({"SET", o_.prefix + "media:" + token, mime + '\n' + bytes, "PX", std::to_string(ttl)}).get());
+  }
+
+  std::optional<std::pair<std::string, std::string>> get_media(const std::string& token, std::int64_t) override {
+    auto rep = command({"GET", o_.prefix + "media:" + token});
+    if (rep->type != REDIS_REPLY_STRING) return std::nullopt;
+    auto v = text(rep.get());
+    auto nl = v.find('\n');
+    if (nl == std::string::npos) return std::nullopt;
+    return std::make_pair(v.substr(0, nl), v.substr(nl + 1));
+  }
 
   // ---- the webhook outbox ----
 

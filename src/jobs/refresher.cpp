@@ -155,6 +155,13 @@ asio::awaitable<result<job_record>> refresher::refresh(std::shared_ptr<routing::
     auto r = co_await self->caller_->send(*up, "status", up->dialect().status(f.upstream_id), key);
     result<dialects::job_state> st =
         r ? up->dialect().read_status(r->status, r->headers, r->body) : result<dialects::job_state>(r.error());
+    if (st && st->fetch_result) {
+      // The run is over; the result call tells how (fal: the video, or the run's failure).
+      auto fetch = up->dialect().result_call(f.upstream_id);
+      auto rr = co_await self->caller_->send(*up, "result", fetch, key);
+      st = rr ? up->dialect().read_follow_up(rr->status, rr->headers, rr->body, f.upstream_id)
+              : result<dialects::job_state>(rr.error());
+    }
     if (!st && known) st = dialects::without_echo(st.error(), known->prompt);
     routing::report_result(*up, key, st);
     if (!st && st.error().code == errc::not_found && known) {

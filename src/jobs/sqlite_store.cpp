@@ -92,6 +92,13 @@ CREATE TABLE IF NOT EXISTS outbox (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (next_attempt_ms) WHERE status = 0;
 CREATE INDEX IF NOT EXISTS outbox_by_change ON outbox (status, updated_ms);
+-- Images served to vendors that take image URLs only, until they expire.
+CREATE TABLE IF NOT EXISTS media (
+  token       TEXT    PRIMARY KEY,
+  mime        TEXT    NOT NULL,
+  bytes       BLOB    NOT NULL,
+  expires_ms  INTEGER NOT NULL
+) WITHOUT ROWID;
 PRAGMA user_version = 4;
 )sql";
 
@@ -182,6 +189,9 @@ class sqlite_store final : public store, private sqlite_db {
     list_events_by_status_ =
         prepare("SELECT " + event_cols + " FROM outbox WHERE status = ?2 ORDER BY updated_ms DESC LIMIT ?1");
     count_events_ = prepare("SELECT COUNT(*) FROM outbox WHERE status = ?1");
+    put_media_ = prepare("INSERT OR REPLACE INTO media (token, mime, bytes, expires_ms) VALUES (?1, ?2, ?3, ?4)");
+    get_media_ = prepare("SELECT mime, bytes FROM media WHERE token = ?1 AND expires_ms > ?2");
+    prune_media_ = prepare("DELETE FROM media WHERE expires_ms < ?1");
     unfinished_ = prepare("SELECT " + cols +
                            " FROM jobs WHERE status NOT IN ('completed', 'failed', 'deleted') AND seq > ?2 ORDER BY seq ASC LIMIT ?1");
   }
@@ -258,6 +268,33 @@ class sqlite_store final : public store, private sqlite_db {
     e.first_attempt_ms = sqlite3_column_int64(s, 10);
     e.updated_ms = sqlite3_column_int64(s, 11);
     return e;
+  }
+
+  void put_media(const std::string& token, const std::string& mime, const std::string& bytes,
+                 std::int64_t expires_ms) override {
+    std::lock_guard lock(mutex_);
+    {
+      stmt_use p(prune_media_.get());
+      bind_int(p, 1, expires_ms - 48LL * 3'600'000);  // long expired ones go as new ones come
+      step_done(p, "forget expired images");
+    }
+    stmt_use s(put_media_.get());
+    bind_text(s, 1, token);
+    bind_text(s, 2, mime);
+    check(sqlite3_bind_blob(s.get(), 3, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT), "bind an image");
+    bind_int(s, 4, expires_ms);
+    step_done(s, "keep an image");
+  }
+
+  std::optional<std::pair<std::string, std::string>> get_media(const std::string& token, std::int64_t now_ms) override {
+    std::lock_guard lock(mutex_);
+    stmt_use s(get_media_.get());
+    bind_text(s, 1, token);
+    bind_int(s, 2, now_ms);
+    if (!step_row(s, "read an image")) return std::nullopt;
+    auto* blob = static_cast<const char*>(sqlite3_column_blob(s.get(), 1));
+    auto n = static_cast<std::size_t>(sqlite3_column_bytes(s.get(), 1));
+    return std::make_pair(column_text(s.get(), 0), std::string(blob ? blob : "", n));
   }
 
   std::vector<outbox_event> outbox_due(std::int64_t now_ms, int limit) override {
@@ -574,7 +611,7 @@ class sqlite_store final : public store, private sqlite_db {
   stmt_ptr save_key_;
   stmt_ptr key_states_;
   stmt_ptr add_event_, save_event_, outbox_due_, outbox_next_, get_event_, list_events_, list_events_by_status_,
-      count_events_;
+      count_events_, put_media_, get_media_, prune_media_;
   std::uint64_t claims_ = 0;
 };
 

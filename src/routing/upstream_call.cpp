@@ -14,7 +14,7 @@ http::client_request upstream_request(const upstream& up, const dialects::upstre
   r.url = call.absolute_url.empty() ? up.cfg().base_url + call.path : call.absolute_url;
   r.headers = call.headers;
   // A vendor-chosen URL (content on a CDN) never gets the key.
-  if (key && call.absolute_url.empty()) r.headers.emplace_back("Authorization", "Bearer " + key->secret);
+  if (key && call.absolute_url.empty()) r.headers.emplace_back("Authorization", up.dialect().authorization(key->secret));
   r.body = call.body;
   r.connect_timeout = up.cfg().connect_timeout;
   r.timeout = up.cfg().timeout;

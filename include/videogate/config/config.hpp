@@ -88,7 +88,12 @@ struct ids_config {
   std::string secret;  ///< empty: generated once and kept beside the store
 };
 
-enum class dialect_kind { openai, unified, freesora };
+enum class dialect_kind { openai, unified, freesora, fal, replicate, kie };
+
+/// The dialect's name as the config writes it.
+const char* to_string(dialect_kind k) noexcept;
+/// A task-API dialect (DESIGN §2: `models:` may name a text and an image model).
+bool task_api(dialect_kind k) noexcept;
 enum class request_format { multipart, json };
 enum class key_strategy { round_robin, random, least_busy };
 enum class content_mode { proxy, redirect };
@@ -114,7 +119,10 @@ struct upstream_config {
   milliseconds timeout{60'000};
   milliseconds poll_interval{2'000};
   std::uint32_t max_polls_per_second = 0;  ///< status calls to this upstream, whole fleet; 0 = no cap
-  std::map<std::string, std::string> models;                ///< public -> upstream name
+  std::map<std::string, std::string> models;                ///< public -> upstream name (text-to-video)
+  /// Task-API dialects: public -> the vendor model for image-to-video (`models: {m: {text, image}}`);
+  /// a public model without one refuses images.
+  std::map<std::string, std::string> image_models;
   std::map<std::string, std::vector<int>> durations;        ///< public model -> seconds
   std::map<std::string, default_value> defaults;            ///< vendor params
   content_mode content = content_mode::proxy;

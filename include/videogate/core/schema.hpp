@@ -37,6 +37,9 @@ struct create_request {
   std::optional<bool> is_private;
   std::optional<std::string> style;
   std::optional<std::vector<shot>> shots;
+  /// `vendor_params`: a JSON object (its serialized text), merged last into what the upstream
+  /// receives (DESIGN §1); the dialect refuses the fields it may not set.
+  std::optional<std::string> vendor_params;
 };
 
 /// `GET /v1/videos/{id}/content?variant=`.

@@ -8,6 +8,7 @@
 #include "videogate/http/message.hpp"
 
 #include <chrono>
+#include <functional>
 #include <initializer_list>
 #include <cstdint>
 #include <memory>
@@ -29,6 +30,8 @@ struct upstream_call {
   std::string absolute_url;       ///< when set: fetch this URL instead, and send no key with it
   http::header_list headers;      ///< e.g. Content-Type
   std::string body;
+  /// A note from create() to read_created() (the dialect's own: fal's app, kie's API family).
+  std::string tag;
 };
 
 /// What an upstream says about a job, normalised.
@@ -41,6 +44,20 @@ struct job_state {
   std::optional<std::string> error_code, error_message;
   std::optional<std::string> content_url;
   std::optional<std::string> raw_status;  ///< the vendor's word, when it was not one we know
+  /// The status answer says the run is over but not how it ended (fal: the queue says
+  /// COMPLETED; the result, or the run's failure, is at another URL): make the dialect's
+  /// result_call and read its answer with read_follow_up.
+  bool fetch_result = false;
+};
+
+/// What a create sends besides the client's request, decided by the gateway.
+struct create_extras {
+  /// Where the vendor may call back when the job ends, for the call's `tag` (the callback
+  /// token binds it); empty: none.
+  std::function<std::string(const std::string& tag)> callback_url;
+  /// An image the client uploaded, served by the gateway at this URL (`/media/{token}`) for
+  /// vendors that take image URLs only; empty: not served.
+  std::string image_url;
 };
 
 using videogate::content_variant;
@@ -55,7 +72,27 @@ class dialect {
   virtual std::vector<int> allowed_durations(const config::upstream_config& up, const create_request& req) const = 0;
 
   virtual result<upstream_call> create(const create_request& req, const config::upstream_config& up,
-                                       const std::string& seconds) const = 0;
+                                       const std::string& seconds, const create_extras& extras = {}) const = 0;
+  /// Whether an uploaded image must reach the vendor as a URL (the gateway serves it).
+  virtual bool needs_image_url() const noexcept { return false; }
+  /// Whether the vendor takes a callback URL on create.
+  virtual bool takes_callbacks() const noexcept { return false; }
+  /// The Authorization header for a key: `Bearer <key>` unless the vendor wants another scheme.
+  virtual std::string authorization(const std::string& key) const { return "Bearer " + key; }
+  /// Reads a create's answer, knowing what was sent (its `tag`).
+  virtual result<job_state> read_created(const upstream_call& sent, int status, const http::header_list& headers,
+                                         std::string_view body) const {
+    (void)sent;
+    return read_create(status, headers, body);
+  }
+  /// The call that fetches a finished run's result (job_state::fetch_result).
+  virtual upstream_call result_call(const std::string& upstream_id) const;
+  /// Reads the answer to result_call.
+  virtual result<job_state> read_follow_up(int status, const http::header_list& headers, std::string_view body,
+                                           const std::string& upstream_id) const;
+  /// Our upstream id of the job a callback body names (untrusted: it only picks which job to
+  /// poll); `tag`: the create call's tag, which the callback token carries.
+  virtual std::optional<std::string> callback_job_id(std::string_view body, const std::string& tag) const;
   virtual result<job_state> read_create(int status, const http::header_list& headers, std::string_view body) const = 0;
   virtual upstream_call status(const std::string& upstream_id) const = 0;
   virtual result<job_state> read_status(int status, const http::header_list& headers, std::string_view body) const = 0;
@@ -128,6 +165,21 @@ error no_remix(const config::upstream_config& up, std::string_view dialect);
 
 /// Removes every occurrence of each secret (and bearer tokens) from a vendor message.
 std::string scrub(std::string text, const std::vector<std::string>& secrets);
+
+/// Merges the client's `vendor_params` (a JSON object's text) into `target`, last; a key in
+/// `forbidden` (the vendor's model, prompt, image or callback fields) is 400 invalid_value
+/// naming it (param "vendor_params").
+result<void> merge_vendor_params(boost::json::object& target, const std::optional<std::string>& vendor_params,
+                                 std::initializer_list<std::string_view> forbidden);
+
+/// The vendor model for a request: the image model when it has an image (task-API
+/// `models: {text, image}`), else the text one; unsupported_value when that form is missing.
+result<std::string> task_model(const config::upstream_config& up, const create_request& req, std::string_view dialect);
+
+/// `16:9` for landscape sizes, `9:16` for portrait ones; `landscape`/`portrait` when `words`.
+std::string aspect_of(const std::string& size, bool words = false);
+/// `1080p` for a long side of 1792 or more, else `720p`.
+std::string resolution_of(const std::string& size);
 
 /// Standard base64 (for data URLs).
 std::string base64_encode(std::string_view bytes);

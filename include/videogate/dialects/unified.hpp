@@ -12,7 +12,7 @@ class unified_dialect final : public dialect {
   config::dialect_kind kind() const noexcept override { return config::dialect_kind::unified; }
   std::vector<int> allowed_durations(const config::upstream_config& up, const create_request& req) const override;
   result<upstream_call> create(const create_request& req, const config::upstream_config& up,
-                               const std::string& seconds) const override;
+                               const std::string& seconds, const create_extras& extras = {}) const override;
   result<job_state> read_create(int status, const http::header_list& headers, std::string_view body) const override;
   upstream_call status(const std::string& upstream_id) const override;
   result<job_state> read_status(int status, const http::header_list& headers, std::string_view body) const override;

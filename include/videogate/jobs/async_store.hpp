@@ -104,6 +104,14 @@ class async_store {
   auto put(job_record r, std::vector<outbox_event> events) {
     return call([r = std::move(r), ev = std::move(events)](store& s) { s.put(r, ev); });
   }
+  auto put_media(std::string token, std::string mime, std::string bytes, std::int64_t expires_ms) {
+    return call([t = std::move(token), m = std::move(mime), b = std::move(bytes), expires_ms](store& s) {
+      s.put_media(t, m, b, expires_ms);
+    });
+  }
+  auto get_media(std::string token, std::int64_t now_ms) {
+    return call([t = std::move(token), now_ms](store& s) { return s.get_media(t, now_ms); });
+  }
   auto outbox_due(std::int64_t now_ms, int limit) {
     return call([now_ms, limit](store& s) { return s.outbox_due(now_ms, limit); });
   }

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace videogate::jobs {
@@ -147,6 +148,13 @@ class store {
   virtual void settle_idempotency(const idempotency_record& r) = 0;
   /// Forgets a claimed key whose request certainly made nothing (refused, invalid): a retry may create.
   virtual void release_idempotency(const std::string& client, const std::string& key) = 0;
+
+  // ---- Images the gateway serves to vendors that take image URLs only (DESIGN §2).
+  /// Keeps an uploaded image under an unguessable token until `expires_ms` (unix ms).
+  virtual void put_media(const std::string& token, const std::string& mime, const std::string& bytes,
+                         std::int64_t expires_ms) = 0;
+  /// The image's (mime, bytes), unless unknown or expired at `now_ms`.
+  virtual std::optional<std::pair<std::string, std::string>> get_media(const std::string& token, std::int64_t now_ms) = 0;
 
   // ---- The webhook outbox (DESIGN §9).
   /// Pending events due at `now_ms`, soonest first.

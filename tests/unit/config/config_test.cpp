@@ -1,6 +1,8 @@
 #include "videogate/config/config.hpp"
 
 #include <gtest/gtest.h>
+
+#include <tuple>
 #include <yaml-cpp/yaml.h>
 
 #include <chrono>
@@ -287,10 +289,41 @@ TEST_F(config_test, every_dialect_is_accepted) {
                        "\n    base_url: http://h\n    keys: [k]\n");
     EXPECT_EQ(c.upstreams.at(0).dialect, kind) << name;
   }
+  for (auto [name, kind, model] :
+       {std::tuple{"fal", dialect_kind::fal, "fal-ai/sora-2/text-to-video"},
+        std::tuple{"replicate", dialect_kind::replicate, "openai/sora-2"},
+        std::tuple{"kie", dialect_kind::kie, "sora-2-text-to-video"}}) {
+    auto c = must_load(std::string("upstreams:\n  - name: a\n    dialect: ") + name +
+                       "\n    base_url: http://h\n    keys: [k]\n    models: { sora-2: " + model + " }\n");
+    EXPECT_EQ(c.upstreams.at(0).dialect, kind) << name;
+    EXPECT_EQ(c.upstreams.at(0).models.at("sora-2"), model);
+  }
   auto e = one_error("upstreams:\n  - name: a\n    dialect: openia\n    base_url: http://h\n    keys: [k]\n");
   EXPECT_EQ(e.path, "upstreams[0].dialect");
   EXPECT_EQ(e.line, 3);
-  EXPECT_EQ(e.message, "invalid value 'openia' (expected openai | unified | freesora)");
+  EXPECT_EQ(e.message, "invalid value 'openia' (expected openai | unified | freesora | fal | replicate | kie)");
+}
+
+// DESIGN §2: a task-API model is a string or {text, image}, in the form its dialect needs.
+TEST_F(config_test, task_api_models_take_their_dialects_form) {
+  auto up = [](const std::string& dialect, const std::string& models) {
+    return "upstreams:\n  - name: a\n    dialect: " + dialect + "\n    base_url: http://h\n    keys: [k]\n    models:\n" +
+           models;
+  };
+  auto c = must_load(up("fal", "      sora-2: { text: fal-ai/sora-2/text-to-video, image: fal-ai/sora-2/image-to-video }\n"));
+  EXPECT_EQ(c.upstreams[0].models.at("sora-2"), "fal-ai/sora-2/text-to-video");
+  EXPECT_EQ(c.upstreams[0].image_models.at("sora-2"), "fal-ai/sora-2/image-to-video");
+  c = must_load(up("kie", "      veo: { image: veo3_fast }\n"));
+  EXPECT_EQ(c.upstreams[0].models.at("veo"), "") << "image-to-video only";
+  EXPECT_EQ(c.upstreams[0].image_models.at("veo"), "veo3_fast");
+  EXPECT_EQ(one_error(up("fal", "      sora-2: sora-2\n")).path, "upstreams[0].models.sora-2");
+  EXPECT_EQ(one_error(up("replicate", "      sora-2: openai/sora-2/extra\n")).path, "upstreams[0].models.sora-2");
+  EXPECT_EQ(one_error(up("kie", "      sora-2: openai/sora-2\n")).path, "upstreams[0].models.sora-2");
+  EXPECT_EQ(one_error(up("fal", "      sora-2: { txt: fal-ai/x }\n")).path, "upstreams[0].models.sora-2.txt");
+  EXPECT_EQ(one_error(up("openai", "      sora-2: { text: a, image: b }\n")).path, "upstreams[0].models.sora-2");
+  auto missing = one_error("upstreams:\n  - name: a\n    dialect: fal\n    base_url: http://h\n    keys: [k]\n");
+  EXPECT_EQ(missing.path, "upstreams[0].models");
+  EXPECT_NE(missing.message.find("fal-ai/sora-2/text-to-video"), std::string::npos) << missing.message;
 }
 
 TEST_F(config_test, every_request_format_is_accepted) {
