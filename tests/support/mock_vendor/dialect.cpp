@@ -93,6 +93,27 @@ bool starts_with(std::string_view s, std::string_view prefix)
   return s.substr(0, prefix.size()) == prefix;
 }
 
+std::string scheme_credential(std::string_view auth, std::string_view scheme)
+{
+  auth = trim(auth);
+  if (auth.size() <= scheme.size() || auth[scheme.size()] != ' ')
+    return {};
+  for (std::size_t i = 0; i < scheme.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(auth[i])) != std::tolower(static_cast<unsigned char>(scheme[i])))
+      return {};
+  return std::string(trim(auth.substr(scheme.size() + 1)));
+}
+
+std::string bearer_key(std::string_view auth)
+{
+  return scheme_credential(auth, "Bearer");
+}
+
+std::string dialect::key_of(const http_request& req) const
+{
+  return bearer_key(req[http::field::authorization]);
+}
+
 bool valid_data_url(std::string_view url)
 {
   if (!starts_with(url, "data:"))

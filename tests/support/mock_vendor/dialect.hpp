@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -79,6 +80,13 @@ bool valid_http_url(std::string_view url);
 /// Either of the two: what the vendors accept as an image reference.
 bool valid_image_ref(std::string_view url);
 
+/// The token of an `Authorization: Bearer <token>` value; empty when absent or another scheme.
+std::string bearer_key(std::string_view authorization);
+
+/// The credential of an `Authorization: <scheme> <credential>` value when the scheme is
+/// `scheme` (case-insensitive); empty otherwise.
+std::string scheme_credential(std::string_view authorization, std::string_view scheme);
+
 /// The fault a key asks for (`fault::missing_key` for an empty key).
 fault fault_for_key(std::string_view key) noexcept;
 
@@ -131,6 +139,17 @@ struct request_context {
   std::optional<std::string_view> query_param(std::string_view name) const;
 };
 
+/// A POST the vendor makes to a client's callback URL when a job finishes (fal webhooks,
+/// Replicate webhooks, kie callbacks). Sent best effort, once, asynchronously; every attempt
+/// is listed by GET /_mock/callbacks.
+struct outgoing_callback {
+  std::string job_id;
+  std::string dialect;
+  std::string event;  ///< e.g. "completed", "start": what made the vendor call
+  std::string url;
+  boost::json::value body;
+};
+
 /// State shared by every dialect of the process.
 struct vendor_state {
   job_store jobs;
@@ -139,6 +158,8 @@ struct vendor_state {
   std::string base_url;  ///< e.g. "http://127.0.0.1:9090", known after binding (for result URLs)
   std::string unified_variant = "rich";  ///< shape of `unified` query answers: minimal | rich | detail
   std::string evil_url;  ///< the result URL of `evilurl-*` jobs (--evil-url)
+  /// Queues a callback POST (set by the server; a no-op until then).
+  std::function<void(outgoing_callback)> send_callback;
 };
 
 /// One upstream API family. Implementations are pure functions of the request and the
@@ -157,6 +178,14 @@ public:
   /// True when `path` is served without looking at the key (a CDN): no auth, no key faults.
   virtual bool is_public(std::string_view /*path*/) const noexcept { return false; }
 
+  /// The key a request carries, in this vendor's auth scheme (default `Authorization: Bearer`).
+  /// Empty when there is none in that scheme: the request then meets `fault::missing_key`.
+  virtual std::string key_of(const http_request& req) const;
+
+  /// Called when one of this dialect's jobs finishes (`job_store::on_finish`): a vendor with
+  /// callbacks sends them from here through `vendor_state::send_callback`.
+  virtual void on_finished(const job& /*j*/) {}
+
   /// Which of this dialect's routes `ctx` is: the server aims route-specific faults with it.
   virtual route_kind kind_of(const request_context& /*ctx*/) const noexcept { return route_kind::other; }
 
@@ -172,6 +201,9 @@ public:
 std::unique_ptr<dialect> make_openai_dialect(vendor_state& state);
 std::unique_ptr<dialect> make_unified_dialect(vendor_state& state);
 std::unique_ptr<dialect> make_freesora_dialect(vendor_state& state);
+std::unique_ptr<dialect> make_fal_dialect(vendor_state& state);
+std::unique_ptr<dialect> make_replicate_dialect(vendor_state& state);
+std::unique_ptr<dialect> make_kie_dialect(vendor_state& state);
 /// The unauthenticated `/files/` route holding the results of `unified` and `freesora`.
 std::unique_ptr<dialect> make_files_dialect(vendor_state& state);
 

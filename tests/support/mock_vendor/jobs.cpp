@@ -60,6 +60,7 @@ boost::json::object to_json(const job& j)
   o["fail_at_end"] = j.fail_at_end;
   o["request_seq"] = j.request_seq;
   o["idempotency_key"] = j.idempotency_key ? boost::json::value(*j.idempotency_key) : boost::json::value(nullptr);
+  o["callback_url"] = j.callback_url.empty() ? boost::json::value(nullptr) : boost::json::value(j.callback_url);
   if (j.status == job_status::failed)
     o["error"] = {{"code", j.error_code}, {"message", j.error_message}};
   else
@@ -127,7 +128,8 @@ void job_store::poll(job& j)
     return;
   if (j.polls >= complete_after_polls_) {
     if (j.fail_at_end)
-      fail(j, "generation_failed", "The video could not be generated");
+      fail(j, j.fail_code.empty() ? "generation_failed" : j.fail_code,
+           j.fail_message.empty() ? "The video could not be generated" : j.fail_message);
     else
       complete(j);
     return;
@@ -140,6 +142,7 @@ void job_store::poll(job& j)
 
 void job_store::complete(job& j)
 {
+  const bool changed = j.status != job_status::completed;
   j.status = job_status::completed;
   j.status_changed_ms = unix_now_ms();
   j.progress = 100;
@@ -147,16 +150,21 @@ void job_store::complete(job& j)
   j.expires_at = *j.completed_at + retention_seconds;
   j.error_code.clear();
   j.error_message.clear();
+  if (changed && on_finish)
+    on_finish(j);
 }
 
 void job_store::fail(job& j, std::string code, std::string message)
 {
+  const bool changed = j.status != job_status::failed;
   j.status = job_status::failed;
   j.status_changed_ms = unix_now_ms();
   j.error_code = std::move(code);
   j.error_message = std::move(message);
   j.completed_at.reset();
   j.expires_at.reset();
+  if (changed && on_finish)
+    on_finish(j);
 }
 
 bool job_store::erase(std::string_view id)

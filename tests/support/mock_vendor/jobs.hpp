@@ -8,6 +8,7 @@
 #include <boost/json/object.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <random>
 #include <string>
@@ -42,6 +43,8 @@ struct job {
   int progress = 0;  ///< 0–100
   int polls = 0;     ///< status reads so far (also those after it finished)
   bool fail_at_end = false;  ///< ends `failed` instead of `completed` (the `fail-*` keys)
+  std::string fail_code;      ///< with fail_at_end: the code it fails with (default "generation_failed")
+  std::string fail_message;   ///< with fail_at_end: the reason (default "The video could not be generated")
   std::string error_code;     ///< set when failed
   std::string error_message;  ///< set when failed
   std::uint64_t seq = 0;      ///< creation order (lists)
@@ -50,6 +53,9 @@ struct job {
   std::string media_name;
   std::uint64_t request_seq = 0;  ///< `seq` of the logged request that made it (/_mock/requests)
   std::optional<std::string> idempotency_key;  ///< that request's Idempotency-Key header
+  /// Where the vendor reports the finished job (fal `fal_webhook`, Replicate `webhook`, kie
+  /// `callBackUrl`); empty when the create named none.
+  std::string callback_url;
 };
 
 /// All jobs of the process, keyed by id. Single-threaded: no locking.
@@ -87,6 +93,10 @@ public:
 
   /// Finishes at once: failed with `code` / `message`.
   void fail(job& j, std::string code, std::string message);
+
+  /// Called once each time a job enters `completed` or `failed` from another state (a poll,
+  /// `complete`, `fail`, a cancel): the server sends the vendor's callback from here.
+  std::function<void(const job&)> on_finish;
 
   bool erase(std::string_view id);
 

@@ -1,5 +1,6 @@
 #include "server.hpp"
 
+#include "callbacks.hpp"
 #include "chaos.hpp"
 #include "dialect.hpp"
 
@@ -53,6 +54,7 @@ constexpr auto hang_timeout = 10min;      // a hung answer ends when the client 
 constexpr auto chaos_slow = 1500ms;       // the delay of a chaos "slow" answer
 constexpr std::size_t chunk_size = 256 * 1024;  // streamed media: one deadline per chunk
 constexpr std::size_t max_logged_requests = 100000;
+constexpr std::size_t max_logged_answer = 64 * 1024;  // of a non-JSON answer body, in the request log
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
@@ -61,21 +63,6 @@ std::string lower(std::string_view s)
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
-}
-
-/// Bearer token of an Authorization value; empty when absent or another scheme.
-std::string bearer_key(std::string_view auth)
-{
-  while (!auth.empty() && auth.front() == ' ')
-    auth.remove_prefix(1);
-  if (auth.size() < 7 || lower(auth.substr(0, 7)) != "bearer ")
-    return {};
-  auth.remove_prefix(7);
-  while (!auth.empty() && auth.front() == ' ')
-    auth.remove_prefix(1);
-  while (!auth.empty() && auth.back() == ' ')
-    auth.remove_suffix(1);
-  return std::string(auth);
 }
 
 std::string sha256_hex(std::string_view data)
@@ -191,6 +178,37 @@ json::object record_of(const request_context& ctx, std::uint64_t seq, std::optio
   e["body_bytes"] = ctx.req.body().size();
   e["fault"] = injected ? json::value(to_string(*injected)) : json::value(nullptr);
   return e;
+}
+
+/// What the mock answered, for the request log: status, content type and the body (parsed
+/// when it is JSON; media are counted, not copied).
+json::object answer_of(const reply& r)
+{
+  json::object a;
+  if (r.drop) {
+    a["dropped"] = true;
+    return a;
+  }
+  if (r.hang) {
+    a["hung"] = true;
+    return a;
+  }
+  a["status"] = static_cast<unsigned>(r.status);
+  const auto ct = r.headers[http::field::content_type];
+  a["content_type"] = ct.empty() ? json::value(nullptr) : json::value(std::string(ct));
+  a["bytes"] = r.blob ? r.blob->size() : r.body.size();
+  a["truncated"] = r.truncate;
+  a["json"] = nullptr;
+  a["body"] = nullptr;
+  if (r.blob)
+    return a;  // media: the size says enough
+  boost::system::error_code ec;
+  auto v = json::parse(r.body, ec);
+  if (!ec && media_type_of(ct) == "application/json")
+    a["json"] = std::move(v);
+  else
+    a["body"] = r.body.size() > max_logged_answer ? r.body.substr(0, max_logged_answer) : r.body;
+  return a;
 }
 
 template <class Stream>
@@ -324,7 +342,8 @@ struct server::impl {
       acceptor_(ioc),
       state_{job_store{opts_.complete_after_polls}, media::catalog{opts_.video_bytes}, opts_.retry_after, {},
              opts_.unified_variant},
-      chaos_{opts_.chaos_seed, opts_.chaos_rate}
+      chaos_{opts_.chaos_seed, opts_.chaos_rate},
+      callbacks_{ioc, opts_.verbose}
   {
     if (!opts_.tls_cert.empty()) {
       tls_.emplace(ssl::context::tls_server);
@@ -354,11 +373,25 @@ struct server::impl {
                                               : std::string(tls_ ? "https://" : "http://") + "localhost:" +
                                                   std::to_string(bound.port()) + "/_mock/health";
 
-    // One line per dialect file.
+    // One line per dialect file. The first whose owns() matches a path serves it: kie's
+    // /api/v1/jobs and /api/v1/veo come before freesora's /api, and fal, which owns any
+    // /{owner}/{app} path no other dialect claims, comes last.
     dialects_.push_back(make_openai_dialect(state_));
     dialects_.push_back(make_unified_dialect(state_));
+    dialects_.push_back(make_replicate_dialect(state_));
+    dialects_.push_back(make_kie_dialect(state_));
     dialects_.push_back(make_freesora_dialect(state_));
     dialects_.push_back(make_files_dialect(state_));
+    dialects_.push_back(make_fal_dialect(state_));
+
+    // Vendor callbacks: a job that finishes (poll, /_mock/jobs/{id}/complete|fail, cancel)
+    // lets its dialect send its callback, if the create named a URL.
+    state_.send_callback = [this](outgoing_callback cb) { callbacks_.send(std::move(cb)); };
+    state_.jobs.on_finish = [this](const job& j) {
+      for (auto& d : dialects_)
+        if (d->name() == j.dialect)
+          d->on_finished(j);
+    };
   }
 
   static asio::ip::address resolve(const std::string& host)
@@ -503,17 +536,24 @@ struct server::impl {
 
   asio::awaitable<reply> handle(http_request& req)
   {
-    reply r = co_await dispatch(req);
+    std::optional<std::uint64_t> seq;
+    reply r = co_await dispatch(req, seq);
     // Vendors tag every answer with a request id; gateways log it to correlate.
     if (!starts_with(req.target(), "/_mock/") && r.headers.count("x-request-id") == 0) {
       auto id = state_.jobs.new_id("req_");
       std::erase(id, '-');
       r.headers.set("x-request-id", id);
     }
+    // The log entry gets the answer too, so a test sees one exchange in one place.
+    if (seq && !log_.empty()) {
+      const auto first = log_.front().at("seq").to_number<std::uint64_t>();
+      if (*seq >= first && *seq - first < log_.size())
+        log_[*seq - first]["response"] = answer_of(r);
+    }
     co_return r;
   }
 
-  asio::awaitable<reply> dispatch(http_request& req)
+  asio::awaitable<reply> dispatch(http_request& req, std::optional<std::uint64_t>& logged_seq)
   {
     try {
       request_context ctx{req};
@@ -522,16 +562,16 @@ struct server::impl {
       if (starts_with(ctx.path, "/_mock/"))
         co_return control(ctx);
 
-      ctx.key = bearer_key(req[http::field::authorization]);
-      ctx.key_fault = fault_for_key(ctx.key);
-      parse_body(ctx);
-
       dialect* owner = nullptr;
       for (auto& d : dialects_)
         if (d->owns(ctx.path)) {
           owner = d.get();
           break;
         }
+      // Each vendor has its own auth scheme (fal: `Key`, the others `Bearer`).
+      ctx.key = owner != nullptr ? owner->key_of(req) : bearer_key(req[http::field::authorization]);
+      ctx.key_fault = fault_for_key(ctx.key);
+      parse_body(ctx);
       const bool keyed = owner != nullptr && !owner->is_public(ctx.path);
       const auto kind = keyed ? owner->kind_of(ctx) : route_kind::other;
       // Chaos only hits plain keys: a key with a prefix keeps its scripted behaviour.
@@ -540,6 +580,7 @@ struct server::impl {
 
       const auto seq = next_seq_++;
       log_.push_back(record_of(ctx, seq, injected));
+      logged_seq = seq;
       if (log_.size() > max_logged_requests)
         log_.pop_front();  // long benchmarks must not grow without bound; seq shows the gap
 
@@ -684,6 +725,7 @@ struct server::impl {
       log_.clear();
       next_seq_ = 1;
       state_.jobs.clear();
+      callbacks_.clear();
       chaos_.reset();
       return json_reply(http::status::ok, {{"reset", true}});
     }
@@ -705,6 +747,11 @@ struct server::impl {
       return json_reply(http::status::ok, {{"enabled", chaos_.on()},
                                            {"seed", chaos_.on() ? json::value(chaos_.seed()) : json::value(nullptr)},
                                            {"rate", chaos_.rate()}});
+    }
+    if (s.size() == 2 && s[1] == "callbacks") {
+      if (method != http::verb::get)
+        return plain_error(http::status::method_not_allowed, "use GET");
+      return json_reply(http::status::ok, callbacks_.log());
     }
     if (s.size() == 2 && s[1] == "faults") {
       if (method != http::verb::get)
@@ -750,6 +797,7 @@ struct server::impl {
   vendor_state state_;
   std::vector<std::unique_ptr<dialect>> dialects_;
   chaos chaos_;
+  callback_sender callbacks_;
   std::deque<json::object> log_;
   std::uint64_t next_seq_ = 1;
 };
