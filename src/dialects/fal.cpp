@@ -37,6 +37,14 @@ std::pair<std::string, std::string> split_id(const std::string& uid) {
   return {uid.substr(0, bar), uid.substr(bar + 1)};
 }
 
+/// fal's errors, with its own word for an empty balance: 403 "User is locked. Reason:
+/// Exhausted balance" (DESIGN §2) disables the key as out of credit, not as invalid.
+error classify(int status, const http::header_list& headers, std::string_view body) {
+  auto e = classify_http_error(status, headers, body);
+  if (status == 403 && body.find("User is locked") != std::string_view::npos) e.code = errc::upstream_out_of_credit;
+  return e;
+}
+
 result<json::object> json_object(std::string_view body) {
   boost::system::error_code ec;
   auto v = json::parse(body, ec);
@@ -95,7 +103,7 @@ result<job_state> fal_dialect::read_create(int status, const http::header_list& 
 
 result<job_state> fal_dialect::read_created(const upstream_call& sent, int status, const http::header_list& headers,
                                             std::string_view body) const {
-  if (status < 200 || status > 299) return classify_http_error(status, headers, body);
+  if (status < 200 || status > 299) return classify(status, headers, body);
   auto o = json_object(body);
   if (!o) return o.error();
   auto id = o->if_contains("request_id");
@@ -115,7 +123,7 @@ upstream_call fal_dialect::status(const std::string& upstream_id) const {
 }
 
 result<job_state> fal_dialect::read_status(int status, const http::header_list& headers, std::string_view body) const {
-  if (status != 200 && status != 202) return classify_http_error(status, headers, body);
+  if (status != 200 && status != 202) return classify(status, headers, body);
   auto o = json_object(body);
   if (!o) return o.error();
   job_state st;
@@ -147,7 +155,7 @@ result<job_state> fal_dialect::read_follow_up(int status, const http::header_lis
   job_state st;
   st.upstream_id = upstream_id;
   if (status == 401 || status == 403 || status == 429 || status == 404 || status == 402)
-    return classify_http_error(status, headers, body);
+    return classify(status, headers, body);
   if (status >= 400) {
     // A failed model run surfaces on the result fetch, its reason in `detail`.
     st.status = "failed";
