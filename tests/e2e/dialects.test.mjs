@@ -1,8 +1,8 @@
-// What only the unified and freesora dialects do, as the official openai SDK sees it: images
-// as data URLs, storyboards (freesora), calls those vendors do not have (remix, delete), their
-// limits (sizes, durations) and their faults (freesora's HTTP-200 errors, unified's missing
-// video_url). The create → poll → download scenario itself runs for every dialect in
-// videos.test.mjs.
+// What only the unified and freesora dialects do, as the official openai SDK sees it:
+// storyboards (freesora), calls those vendors do not have (remix, delete), their limits (sizes,
+// durations) and their faults (freesora's HTTP-200 errors, unified's missing video_url). The
+// scenarios every dialect shares (create → poll → download, image-to-video with the exact
+// translated body, a failed job, key rotation) run per dialect in videos.test.mjs.
 
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -24,7 +24,7 @@ import {
   waitForCompleted,
 } from './harness.mjs';
 
-const { OpenAI, BadRequestError, InternalServerError, NotFoundError, RateLimitError, UnprocessableEntityError, toFile } =
+const { OpenAI, BadRequestError, InternalServerError, NotFoundError, RateLimitError, UnprocessableEntityError } =
   await loadSdk();
 
 let stack;
@@ -57,71 +57,6 @@ async function requestsAfter(seq) {
 }
 
 const FREESORA_CREATE = '/api/v1/video/sora-pro';
-
-// --- images --------------------------------------------------------------------------------------
-
-e2e('[unified] an input_reference file goes as images: [data URL]', async () => {
-  const png = fixture('reference.png');
-  const prompt = uniquePrompt('The cat from the picture walks away.');
-  const video = await client.videos.create({
-    model: UNIFIED.model,
-    prompt,
-    seconds: '4',
-    size: '720x1280',
-    input_reference: await toFile(png, 'ref.png', { type: 'image/png' }),
-  });
-  assertVideo(video);
-  assert.equal(video.seconds, '10', '4 s rounded up to the vendor’s shortest');
-  assert.equal(video.size, '720x1280');
-
-  const creates = createsFor(await stack.mockRequests(), prompt);
-  assert.equal(creates.length, 1);
-  const [create] = creates;
-  assert.equal(targetPath(create.target), '/v1/video/create');
-  assert.equal(create.key, UNIFIED.key);
-  assert.deepEqual(create.json, {
-    images: [`data:image/png;base64,${png.toString('base64')}`],
-    model: 'sora-2',
-    orientation: 'portrait',
-    prompt,
-    size: 'small',
-    duration: 10,
-    watermark: true,
-    private: false,
-  });
-
-  await waitForCompleted(client, video.id);
-});
-
-e2e('[freesora] an input_reference file goes as imageData with the image-to-video model', async () => {
-  const png = fixture('reference.png');
-  const prompt = uniquePrompt('The cat from the picture walks away.');
-  const video = await client.videos.create({
-    model: FREESORA.model,
-    prompt,
-    seconds: '4',
-    size: '720x1280',
-    input_reference: await toFile(png, 'ref.png', { type: 'image/png' }),
-  });
-  assertVideo(video);
-  assert.equal(video.seconds, '10');
-
-  const creates = createsFor(await stack.mockRequests(), prompt);
-  assert.equal(creates.length, 1);
-  const [create] = creates;
-  assert.equal(targetPath(create.target), FREESORA_CREATE);
-  assert.equal(create.key, FREESORA.key);
-  assert.deepEqual(create.json, {
-    model: 'sora-2-image-to-video',
-    prompt,
-    imageData: `data:image/png;base64,${png.toString('base64')}`,
-    aspectRatio: 'portrait',
-    nFrames: '10',
-    removeWatermark: true,
-  });
-
-  await waitForCompleted(client, video.id);
-});
 
 // --- calls these vendors do not have, and their limits -------------------------------------------
 

@@ -10,7 +10,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -50,8 +50,8 @@ export const CLIENT_KEY = 'test-client-key';
 export const LIMITED_CLIENT_KEY = 'limited-client-key';
 export const ID_SECRET = 'e2e-secret-0123456789abcdef-0123456';
 
-/** Every upstream key the config holds; no response body may ever contain one. */
-export const UPSTREAM_KEYS = [
+/** The upstream keys of the default stack outside DIALECTS (UPSTREAM_KEYS adds theirs). */
+const OTHER_UPSTREAM_KEYS = [
   'good-key-1',
   'good-key-2',
   'ratelimit-1',
@@ -162,16 +162,30 @@ export function defaultUpstreams(mockUrl) {
 }
 
 /**
- * One entry per dialect: the same create → poll → download scenario runs against each.
+ * One entry per dialect. The same scenarios run against each (videos.test.mjs):
+ * create → poll → download, image-to-video, a job the vendor fails (its reason reaches
+ * `error.message`), and a create that rotates past a rate-limited key.
  *
- * To add a dialect: push an entry whose `upstreams(mockUrl)` returns its upstream config
- * entries (they are appended to the stack's config), whose `model` is a public model name that
- * only that upstream maps (so the default route picks it), whose `checkCreate` asserts the
- * translated create the mock recorded, and whose `isJobRequest` picks the vendor requests
- * about an existing job that must carry the creating key. Dialects whose results are
- * fetched from a URL without the key also give `isKeylessRequest` (those downloads must carry
- * no key), and `hasThumbnail: false` when a thumbnail is a 404 naming `upstream`. Add its keys
- * to UPSTREAM_KEYS.
+ * To add a dialect: push an entry with
+ * - `dialect`, `upstream` (its main upstream's name), `model` (a public model name that only
+ *   that upstream maps, so the default route picks it), `key` (the upstream's one key) and
+ *   `vendorModel` (what `models:` maps `model` to: a string or `{ text, image }`);
+ * - `upstreams(mockUrl)`: the main upstream's config entries (appended to the stack's
+ *   config); `faultUpstreams()` adds `<upstream>-fail` (model `<model>-fail`, key
+ *   `fail-<dialect>-1`: the mock fails its jobs) and `<upstream>-rotation` (model
+ *   `<model>-rotation`, keys `ratelimit-<dialect>-rot` then `good-<dialect>-rot`) on its own;
+ * - `expectedSeconds` / `expectedImageSeconds`: what videogate reports for the text scenario's
+ *   8 s and the image scenario's 4 s; `hasThumbnail: false` when a thumbnail is a 404 naming
+ *   `upstream`;
+ * - `checkCreate(req, { model, prompt, seconds, size, publicBaseUrl })` and
+ *   `checkImageCreate(req, { prompt, png, publicBaseUrl })` (may be async): assert the
+ *   translated creates the mock recorded;
+ * - `isJobRequest(req)`: the vendor requests about an existing job (polls, result fetches,
+ *   downloads), which must carry the creating key; and, for dialects whose results are
+ *   fetched from a URL without the key, `isKeylessRequest` (those downloads carry no key);
+ * - `callbacks: true` when the vendor takes a callback URL (with public_base_url set, the
+ *   scenario then waits for the vendor's callback to reach the gateway and be answered 200).
+ * Its keys reach UPSTREAM_KEYS through dialectKeys().
  */
 export const DIALECTS = [
   {
@@ -179,9 +193,11 @@ export const DIALECTS = [
     upstream: 'mock-openai',
     model: 'sora-2',
     key: 'good-key-1',
+    vendorModel: 'sora-2',
     upstreams: () => [], // mock-openai is part of defaultUpstreams()
     // What videogate reports for the scenario's request (seconds '8', size '1280x720').
     expectedSeconds: '8',
+    expectedImageSeconds: '4',
     hasThumbnail: true,
     // Requests about an existing job (status polls, downloads): they must carry the job's key.
     isJobRequest: (r) => r.method === 'GET' && /^\/v1\/videos\/[^/]+(\/content)?$/.test(targetPath(r.target)),
@@ -195,6 +211,21 @@ export const DIALECTS = [
       assert.equal(bodyValue(req, 'size'), size);
       assert.deepEqual(req.files ?? [], [], 'no file part without an image');
     },
+    checkImageCreate(req, { prompt, png }) {
+      assert.equal(targetPath(req.target), '/v1/videos');
+      assert.match(String(req.content_type), /^multipart\/form-data/i);
+      assert.equal(bodyValue(req, 'model'), 'sora-2');
+      assert.equal(bodyValue(req, 'prompt'), prompt);
+      assert.equal(bodyValue(req, 'seconds'), '4');
+      assert.equal(bodyValue(req, 'size'), '720x1280');
+      const files = req.files ?? [];
+      assert.equal(files.length, 1, `one file part: ${JSON.stringify(files)}`);
+      assert.equal(files[0].name, 'input_reference');
+      assert.equal(files[0].content_type, 'image/png');
+      assert.equal(files[0].size, png.length, 'the image reached the vendor whole');
+      const sha256 = createHash('sha256').update(png).digest('hex');
+      assert.equal(files[0].sha256, sha256, 'the image reached the vendor unchanged');
+    },
   },
   {
     // new-api-style resellers (seeds 000, 004).
@@ -202,6 +233,7 @@ export const DIALECTS = [
     upstream: 'mock-unified',
     model: 'sora-2-unified',
     key: 'good-unified-1',
+    vendorModel: 'sora-2',
     upstreams: (mockUrl) => [
       upstream(mockUrl, {
         name: 'mock-unified',
@@ -210,12 +242,13 @@ export const DIALECTS = [
         models: { 'sora-2-unified': 'sora-2' },
       }),
     ],
-    // 8 s is rounded up to the vendor's shortest video (sora-2: 10 15).
+    // 8 s (and 4 s) are rounded up to the vendor's shortest video (sora-2: 10 15).
     expectedSeconds: '10',
+    expectedImageSeconds: '10',
     hasThumbnail: false,
     isJobRequest: (r) => r.method === 'GET' && targetPath(r.target) === '/v1/video/query',
     // The result is a CDN URL: fetched with no key at all.
-    isKeylessRequest: (r) => r.method === 'GET' && targetPath(r.target).startsWith('/files/'),
+    isKeylessRequest: isFilesDownload,
     checkCreate(req, { model, prompt }) {
       assert.equal(req.method, 'POST');
       assert.equal(targetPath(req.target), '/v1/video/create');
@@ -232,6 +265,19 @@ export const DIALECTS = [
         private: false,
       });
     },
+    checkImageCreate(req, { prompt, png }) {
+      assert.equal(targetPath(req.target), '/v1/video/create');
+      assert.deepEqual(req.json, {
+        images: [dataUrl(png)],
+        model: 'sora-2',
+        orientation: 'portrait',
+        prompt,
+        size: 'small',
+        duration: 10,
+        watermark: true,
+        private: false,
+      });
+    },
   },
   {
     // freesoragenerator.com (seed 003): errors come as HTTP 200 with code != 0.
@@ -239,6 +285,7 @@ export const DIALECTS = [
     upstream: 'mock-freesora',
     model: 'sora-2-freesora',
     key: 'good-freesora-1',
+    vendorModel: 'sora-2',
     upstreams: (mockUrl) => [
       upstream(mockUrl, {
         name: 'mock-freesora',
@@ -249,9 +296,10 @@ export const DIALECTS = [
       }),
     ],
     expectedSeconds: '10',
+    expectedImageSeconds: '10',
     hasThumbnail: false,
     isJobRequest: (r) => r.method === 'POST' && targetPath(r.target) === '/api/video-generations/check-result',
-    isKeylessRequest: (r) => r.method === 'GET' && targetPath(r.target).startsWith('/files/'),
+    isKeylessRequest: isFilesDownload,
     checkCreate(req, { prompt }) {
       assert.equal(req.method, 'POST');
       assert.equal(targetPath(req.target), '/api/v1/video/sora-pro');
@@ -265,8 +313,234 @@ export const DIALECTS = [
         removeWatermark: true,
       });
     },
+    checkImageCreate(req, { prompt, png }) {
+      assert.equal(targetPath(req.target), '/api/v1/video/sora-pro');
+      // The image-to-video model of the family, the image as a data URL.
+      assert.deepEqual(req.json, {
+        model: 'sora-2-image-to-video',
+        prompt,
+        imageData: dataUrl(png),
+        aspectRatio: 'portrait',
+        nFrames: '10',
+        removeWatermark: true,
+      });
+    },
+  },
+  {
+    // fal.ai's queue: `Authorization: Key`, the model's own input at the app path, status at
+    // owner/app without the endpoint path, then the result with video.url.
+    dialect: 'fal',
+    upstream: 'mock-fal',
+    model: 'sora-2-fal',
+    key: 'good-fal-1',
+    callbacks: true,
+    vendorModel: { text: 'fal-ai/sora-2/text-to-video', image: 'fal-ai/sora-2/image-to-video' },
+    upstreams: (mockUrl) => [
+      upstream(mockUrl, {
+        name: 'mock-fal',
+        dialect: 'fal',
+        keys: ['good-fal-1'],
+        models: { 'sora-2-fal': { text: 'fal-ai/sora-2/text-to-video', image: 'fal-ai/sora-2/image-to-video' } },
+      }),
+    ],
+    // Sora 2 on fal: 4 8 12 (an integer).
+    expectedSeconds: '8',
+    expectedImageSeconds: '4',
+    hasThumbnail: false,
+    // The status and the result of a request, at owner/app (never the endpoint path).
+    isJobRequest: (r) => r.method === 'GET' && /^\/fal-ai\/sora-2\/requests\/[^/]+(\/status)?$/.test(targetPath(r.target)),
+    isKeylessRequest: isFilesDownload,
+    checkCreate(req, { prompt, publicBaseUrl }) {
+      assert.equal(req.method, 'POST');
+      assert.equal(targetPath(req.target), '/fal-ai/sora-2/text-to-video');
+      assert.match(String(req.content_type), /^application\/json/i);
+      assert.deepEqual(req.json, { prompt, duration: 8, aspect_ratio: '16:9', resolution: '720p' });
+      assertCallbackUrl(queryParam(req.target, 'fal_webhook'), publicBaseUrl, 'fal_webhook');
+    },
+    checkImageCreate(req, { prompt, png, publicBaseUrl }) {
+      assert.equal(targetPath(req.target), '/fal-ai/sora-2/image-to-video');
+      // fal takes a data URI for image_url.
+      assert.deepEqual(req.json, { prompt, duration: 4, aspect_ratio: '9:16', resolution: '720p', image_url: dataUrl(png) });
+      assertCallbackUrl(queryParam(req.target, 'fal_webhook'), publicBaseUrl, 'fal_webhook');
+    },
+  },
+  {
+    // Replicate predictions: {input} at /v1/models/{owner}/{name}/predictions, 201 "starting".
+    dialect: 'replicate',
+    upstream: 'mock-replicate',
+    model: 'sora-2-replicate',
+    key: 'good-replicate-1',
+    callbacks: true,
+    vendorModel: 'openai/sora-2',
+    upstreams: (mockUrl) => [
+      upstream(mockUrl, {
+        name: 'mock-replicate',
+        dialect: 'replicate',
+        keys: ['good-replicate-1'],
+        // One model for text and image: openai/sora-2 takes an optional input_reference.
+        models: { 'sora-2-replicate': 'openai/sora-2' },
+      }),
+    ],
+    // openai/sora-2 on Replicate: 4 8 12 (an integer).
+    expectedSeconds: '8',
+    expectedImageSeconds: '4',
+    hasThumbnail: false,
+    isJobRequest: (r) => r.method === 'GET' && /^\/v1\/predictions\/[^/]+$/.test(targetPath(r.target)),
+    isKeylessRequest: isFilesDownload,
+    checkCreate(req, { prompt, publicBaseUrl }) {
+      assert.equal(req.method, 'POST');
+      assert.equal(targetPath(req.target), '/v1/models/openai/sora-2/predictions');
+      assert.match(String(req.content_type), /^application\/json/i);
+      const { webhook, webhook_events_filter: filter, ...rest } = req.json;
+      // openai/sora-2's own input names: seconds an integer, aspect_ratio in words.
+      assert.deepEqual(rest, { input: { prompt, seconds: 8, aspect_ratio: 'landscape' } });
+      assertCallbackUrl(webhook, publicBaseUrl, 'webhook');
+      if (publicBaseUrl) assert.deepEqual(filter, ['completed']);
+    },
+    checkImageCreate(req, { prompt, png, publicBaseUrl }) {
+      assert.equal(targetPath(req.target), '/v1/models/openai/sora-2/predictions');
+      const { webhook, webhook_events_filter: _filter, ...rest } = req.json;
+      // Replicate's file inputs take a data URL.
+      assert.deepEqual(rest, { input: { prompt, seconds: 4, aspect_ratio: 'portrait', input_reference: dataUrl(png) } });
+      assertCallbackUrl(webhook, publicBaseUrl, 'webhook');
+    },
+  },
+  {
+    // kie.ai's jobs API: createTask {model, callBackUrl, input}, recordInfo with resultJson a
+    // JSON string; errors as HTTP 200 with code != 200; images by public URL only.
+    dialect: 'kie',
+    upstream: 'mock-kie',
+    model: 'sora-2-kie',
+    key: 'good-kie-1',
+    callbacks: true,
+    vendorModel: { text: 'sora-2-text-to-video', image: 'sora-2-image-to-video' },
+    upstreams: (mockUrl) => [
+      upstream(mockUrl, {
+        name: 'mock-kie',
+        dialect: 'kie',
+        keys: ['good-kie-1'],
+        models: { 'sora-2-kie': { text: 'sora-2-text-to-video', image: 'sora-2-image-to-video' } },
+      }),
+    ],
+    // Sora 2 on kie: n_frames "10" | "15".
+    expectedSeconds: '10',
+    expectedImageSeconds: '10',
+    hasThumbnail: false,
+    isJobRequest: (r) => r.method === 'GET' && targetPath(r.target) === '/api/v1/jobs/recordInfo',
+    isKeylessRequest: isFilesDownload,
+    checkCreate(req, { prompt, publicBaseUrl }) {
+      assert.equal(req.method, 'POST');
+      assert.equal(targetPath(req.target), '/api/v1/jobs/createTask');
+      assert.match(String(req.content_type), /^application\/json/i);
+      const { callBackUrl, ...rest } = req.json;
+      assert.deepEqual(rest, {
+        model: 'sora-2-text-to-video',
+        input: { prompt, aspect_ratio: 'landscape', n_frames: '10', remove_watermark: true },
+      });
+      assertCallbackUrl(callBackUrl, publicBaseUrl, 'callBackUrl');
+    },
+    async checkImageCreate(req, { prompt, png, publicBaseUrl }) {
+      assert.equal(targetPath(req.target), '/api/v1/jobs/createTask');
+      const { callBackUrl, ...rest } = req.json;
+      const imageUrls = rest.input?.image_urls;
+      assert.ok(Array.isArray(imageUrls) && imageUrls.length === 1, `one image URL: ${JSON.stringify(rest)}`);
+      assert.deepEqual(rest, {
+        model: 'sora-2-image-to-video',
+        input: { prompt, aspect_ratio: 'portrait', n_frames: '10', remove_watermark: true, image_urls: imageUrls },
+      });
+      // kie takes no data URLs: the gateway serves the upload at {public_base_url}/media/{token}.
+      await assertServedImage(imageUrls[0], png, publicBaseUrl);
+      assertCallbackUrl(callBackUrl, publicBaseUrl, 'callBackUrl');
+    },
   },
 ];
+
+/** The public model, the key(s) and the upstream name of a dialect's fault upstreams. */
+export function dialectFaults(d) {
+  return {
+    fail: { upstream: `${d.upstream}-fail`, model: `${d.model}-fail`, key: `fail-${d.dialect}-1` },
+    rotation: {
+      upstream: `${d.upstream}-rotation`,
+      model: `${d.model}-rotation`,
+      // In this order: a fresh round_robin pool tries the first key first.
+      keys: [`ratelimit-${d.dialect}-rot`, `good-${d.dialect}-rot`],
+    },
+  };
+}
+
+/**
+ * A dialect's two fault upstreams, mapping their public models as its main upstream does:
+ * one whose jobs the vendor fails (a `fail-*` key), and one whose first key is rate-limited
+ * (`ratelimit-*`) and whose second is good. Each serves only its own test.
+ */
+export function faultUpstreams(mockUrl, d) {
+  const { fail, rotation } = dialectFaults(d);
+  return [
+    upstream(mockUrl, {
+      name: fail.upstream,
+      dialect: d.dialect,
+      keys: [fail.key],
+      models: { [fail.model]: d.vendorModel },
+    }),
+    upstream(mockUrl, {
+      name: rotation.upstream,
+      dialect: d.dialect,
+      keys: rotation.keys,
+      key_strategy: 'round_robin',
+      models: { [rotation.model]: d.vendorModel },
+    }),
+  ];
+}
+
+/** Every key a dialect's upstreams hold. */
+export function dialectKeys(d) {
+  const { fail, rotation } = dialectFaults(d);
+  return [d.key, fail.key, ...rotation.keys];
+}
+
+/** Every upstream key the default config holds; no response body may ever contain one. */
+export const UPSTREAM_KEYS = [...new Set([...OTHER_UPSTREAM_KEYS, ...DIALECTS.flatMap(dialectKeys)])];
+
+/** A download from the mock's keyless /files/ route (a CDN). */
+function isFilesDownload(r) {
+  return r.method === 'GET' && targetPath(r.target).startsWith('/files/');
+}
+
+export function dataUrl(png, mime = 'image/png') {
+  return `data:${mime};base64,${png.toString('base64')}`;
+}
+
+function queryParam(target, name) {
+  return new URL(String(target), 'http://vendor.invalid').searchParams.get(name) ?? undefined;
+}
+
+/**
+ * A callback URL handed to the vendor: `{public_base_url}/callbacks/{token}` when the stack has
+ * a public entrance (callbacks: true is the default), none at all without one.
+ */
+export function assertCallbackUrl(url, publicBaseUrl, field) {
+  if (!publicBaseUrl) {
+    assert.equal(url, undefined, `${field} without public_base_url`);
+    return;
+  }
+  assert.equal(typeof url, 'string', `${field} is sent when public_base_url is set`);
+  assert.ok(url.startsWith(`${publicBaseUrl}/callbacks/`), `${field} ${url} is under ${publicBaseUrl}/callbacks/`);
+  assert.match(url.slice(publicBaseUrl.length), /^\/callbacks\/[A-Za-z0-9_-]{20,}$/, `${field}: an opaque token`);
+}
+
+/**
+ * An upload the gateway serves to a URL-only vendor: under `{public_base_url}/media/`, fetched
+ * as the vendor would (no key), the very bytes and type the client sent.
+ */
+export async function assertServedImage(url, png, publicBaseUrl) {
+  assert.ok(publicBaseUrl, 'a served image needs public_base_url');
+  assert.ok(String(url).startsWith(`${publicBaseUrl}/media/`), `${url} is under ${publicBaseUrl}/media/`);
+  const res = await fetch(url);
+  assert.equal(res.status, 200, `GET ${url} without a key`);
+  assert.match(String(res.headers.get('content-type')), /^image\/png/);
+  const bytes = Buffer.from(await res.arrayBuffer());
+  assert.ok(bytes.equals(png), `the served image differs from the upload (${bytes.length} bytes)`);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Mock request log helpers
@@ -290,8 +564,27 @@ export function naming(name) {
   return new RegExp(`(?<![\\w-])${escaped}(?![\\w-])`);
 }
 
-/** Whether a recorded request is a create (any dialect) for `prompt`. */
-export const isCreateOf = (prompt) => (r) => r.method === 'POST' && bodyValue(r, 'prompt') === prompt;
+/**
+ * Whether a recorded request is a create (any dialect) for `prompt`: a top-level `prompt`, or
+ * one inside `input` (Replicate, kie).
+ */
+export const isCreateOf = (prompt) => (r) =>
+  r.method === 'POST' && (bodyValue(r, 'prompt') === prompt || r.json?.input?.prompt === prompt);
+
+/**
+ * The vendor's id for the job a recorded create made, read from the answer the mock logged
+ * (openai / unified / Replicate `id`, fal `request_id`, freesora / kie `data.taskId`).
+ */
+export function vendorJobId(create) {
+  const j = create?.response?.json;
+  return j?.request_id ?? j?.data?.taskId ?? j?.id ?? null;
+}
+
+/** Whether a recorded answer was a rate limit: HTTP 429, or HTTP 200 with code 429 (freesora, kie). */
+export function isRateLimitAnswer(r) {
+  const res = r.response ?? {};
+  return res.status === 429 || Number(res.json?.code) === 429;
+}
 
 /** The creates (any dialect) the vendor received for a prompt. */
 export function createsFor(requests, prompt) {
@@ -630,18 +923,90 @@ export async function startWebhookReceiver() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The public entrance (public_base_url)
+
+/**
+ * What the config's `public_base_url` names: a node:http reverse proxy on 127.0.0.1:0 in front
+ * of the gateway (in fleet mode: of every replica, in turn, as a load balancer would be). It
+ * listens before the gateways start, so its URL can go into their config while they still bind
+ * port 0; once they are up, `setTargets(urls)` points it at them. Vendors reach the gateway
+ * through it: the images it serves to URL-only vendors (`/media/{token}`) and the vendors'
+ * callbacks (`/callbacks/{token}`). `requests` records `{ method, path, status, at }` for each
+ * request; without targets (or when the gateway is gone) it answers 502.
+ */
+export async function startPublicEntrance() {
+  let targets = [];
+  let next = 0;
+  const requests = [];
+  const server = http.createServer((req, res) => {
+    const entry = { method: req.method, path: req.url, status: null, at: Date.now() };
+    requests.push(entry);
+    const refuse = () => {
+      entry.status = 502;
+      if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
+      res.end('no gateway behind the public entrance');
+    };
+    if (targets.length === 0) {
+      req.resume();
+      refuse();
+      return;
+    }
+    const to = new URL(targets[next]);
+    next = (next + 1) % targets.length;
+    const forward = http.request(
+      {
+        host: to.hostname.replace(/^\[|\]$/g, ''),
+        port: to.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, host: to.host },
+      },
+      (answer) => {
+        entry.status = answer.statusCode;
+        res.writeHead(answer.statusCode, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    forward.on('error', refuse);
+    req.pipe(forward);
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    setTargets(urls) {
+      targets = [...urls];
+      next = 0;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 // The stack
 
 /**
  * Starts the mock vendor and videogate (in fleet mode: redis-server and FLEET_REPLICAS replicas
  * of videogate on one config). Options:
- * - `upstreams(mockUrl)`: the upstream list (default: defaultUpstreams + every DIALECTS entry's)
+ * - `upstreams(mockUrl)`: the upstream list (default: defaultUpstreams + every DIALECTS entry's
+ *   upstreams and faultUpstreams)
+ * - `publicEntrance` (default true): start a public entrance (startPublicEntrance) in front of
+ *   the gateway(s) and name it as the config's `public_base_url`; false leaves it unset
  * - `webhooks`: `{ clients: { <client name>: { url, secret, previous_secret? } }, ...settings }`:
  *   those clients (`app`, `limited`) get these webhooks (DESIGN §9), and the config a
  *   `webhooks:` section, `settings` over TEST_WEBHOOK_SETTINGS
  * - `configure(config)`: last chance to change the config object before it is written
- * Returns { baseURL, gatewayUrl, gatewayUrls, fetch, fleet, mockUrl, tmpDir, configPath,
- *           mockRequests(), mockReset(), completeMockJob(id), logs(), stop() }.
+ * Returns { baseURL, gatewayUrl, gatewayUrls, fetch, fleet, mockUrl, publicBaseUrl, tmpDir,
+ *           configPath, mockRequests(), mockReset(), completeMockJob(id), mockCallbacks(),
+ *           waitForMockCallback(predicate), publicRequests(), logs(), stop() }.
  * `fetch` is undefined with one gateway; in fleet mode it sends each call to the next replica,
  * and clients take it as the SDK's `fetch` option (baseURL and gatewayUrl name the first).
  */
@@ -649,8 +1014,10 @@ export async function startStack(options = {}) {
   const tmpDir = await mkdtemp(path.join(os.tmpdir(), 'videogate-e2e-'));
   let mock;
   let redis;
+  let entrance;
   const gateways = [];
   const stopAll = async () => {
+    await entrance?.close();
     const exits = [];
     for (const g of gateways) exits.push(await stopProcess(g));
     const redisExit = await stopProcess(redis);
@@ -671,12 +1038,18 @@ export async function startStack(options = {}) {
       return { proc };
     }));
     if (FLEET) redis = await startRedis(path.join(tmpDir, 'redis'));
+    if (options.publicEntrance ?? true) entrance = await startPublicEntrance();
 
     const upstreams = options.upstreams
       ? options.upstreams(mock.url)
-      : [...defaultUpstreams(mock.url), ...DIALECTS.flatMap((d) => d.upstreams(mock.url))];
+      : [
+          ...defaultUpstreams(mock.url),
+          ...DIALECTS.flatMap((d) => [...d.upstreams(mock.url), ...faultUpstreams(mock.url, d)]),
+        ];
     const config = {
       listen: '127.0.0.1:0',
+      // Where vendors reach us (served images, callbacks); the gateways still bind port 0.
+      public_base_url: entrance?.url,
       limits: { max_body_bytes: 2097152, request_timeout: '10s' },
       clients: [
         { name: 'app', key: CLIENT_KEY, models: ['*'] },
@@ -720,6 +1093,7 @@ export async function startStack(options = {}) {
     }
 
     const gatewayUrls = gateways.map((g) => g.url);
+    entrance?.setTargets(gatewayUrls);
     const spread = FLEET ? alternatingFetch(gatewayUrls) : undefined;
     const mockUrl = mock.url;
     return {
@@ -729,6 +1103,7 @@ export async function startStack(options = {}) {
       baseURL: `${gatewayUrls[0]}/v1`,
       fetch: spread?.fetch,
       mockUrl,
+      publicBaseUrl: entrance?.url,
       redisUrl: redis?.url,
       tmpDir,
       configPath,
@@ -741,6 +1116,25 @@ export async function startStack(options = {}) {
       async mockReset() {
         const res = await fetch(`${mockUrl}/_mock/reset`, { method: 'POST' });
         assert.ok(res.ok, `POST /_mock/reset answered ${res.status}`);
+      },
+      /** Every callback the vendors sent so far (`GET /_mock/callbacks`). */
+      async mockCallbacks() {
+        const res = await fetch(`${mockUrl}/_mock/callbacks`);
+        assert.equal(res.status, 200, 'GET /_mock/callbacks');
+        return res.json();
+      },
+      /** Waits (bounded) for a vendor callback satisfying `predicate` to be done; returns it. */
+      async waitForMockCallback(predicate, { timeoutMs = 5_000 } = {}) {
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+          const found = (await this.mockCallbacks()).find((c) => predicate(c) && c.state !== 'pending');
+          if (found || Date.now() > deadline) return found;
+          await sleep(50);
+        }
+      },
+      /** What reached the public entrance so far: `{ method, path, status, at }`, oldest first. */
+      publicRequests() {
+        return [...(entrance?.requests ?? [])];
       },
       async completeMockJob(upstreamId) {
         const res = await fetch(`${mockUrl}/_mock/jobs/${encodeURIComponent(upstreamId)}/complete`, { method: 'POST' });

@@ -1,5 +1,8 @@
 // The official openai SDK drives the happy paths of /v1/videos and /v1/models through videogate
-// to the simulated vendor, and checks what the vendor received.
+// to the simulated vendor, and checks what the vendor received. Per dialect (DIALECTS: openai,
+// unified, freesora, fal, replicate, kie) the same scenarios run: create → poll → download,
+// image-to-video, a job the vendor fails, and rotation past a rate-limited key; each prints
+// `[dialect] …: <id> <final status>` lines.
 
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -13,14 +16,18 @@ import {
   assertVideo,
   bodyValue,
   createsFor,
+  dialectFaults,
   expectApiError,
   fixture,
+  isRateLimitAnswer,
   loadSdk,
   naming,
   startStack,
   testWithLogs,
   targetPath,
+  vendorJobId,
   waitForCompleted,
+  waitForTerminal,
 } from './harness.mjs';
 
 const { OpenAI, NotFoundError, toFile } = await loadSdk();
@@ -40,6 +47,9 @@ after(async () => {
 });
 
 const uniquePrompt = (what) => `${what} ${randomUUID()}`;
+
+/** What the mock says when it fails a fail-* key's job, in every dialect's shape. */
+const MOCK_FAIL_REASON = 'The video could not be generated';
 
 // Runs first (per dialect): while it runs, every job created before it is already terminal, so
 // each vendor request from its create onwards belongs to this job.
@@ -64,7 +74,7 @@ for (const d of DIALECTS) {
     const creates = createsFor(await stack.mockRequests(), prompt);
     assert.equal(creates.length, 1, `the vendor got exactly one create: ${JSON.stringify(creates)}`);
     const [create] = creates;
-    d.checkCreate(create, { model: 'sora-2', prompt, seconds: '8', size: '1280x720' });
+    d.checkCreate(create, { model: 'sora-2', prompt, seconds: '8', size: '1280x720', publicBaseUrl: stack.publicBaseUrl });
     assert.equal(create.key, d.key, 'create used the upstream key');
 
     const done = await waitForCompleted(client, video.id);
@@ -74,11 +84,7 @@ for (const d of DIALECTS) {
     assert.equal(done.prompt, prompt);
     assert.equal(done.created_at, video.created_at);
 
-    const content = await client.videos.downloadContent(video.id);
-    assert.equal(content.status, 200);
-    assert.match(String(content.headers.get('content-type')), /^video\/mp4/);
-    const bytes = Buffer.from(await content.arrayBuffer());
-    assert.ok(bytes.equals(fixture('sample.mp4')), `video bytes differ from fixtures/sample.mp4 (${bytes.length} bytes)`);
+    const bytes = await downloadVideo(video.id);
 
     if (d.hasThumbnail) {
       const thumb = await client.videos.downloadContent(video.id, { variant: 'thumbnail' });
@@ -112,37 +118,125 @@ for (const d of DIALECTS) {
         assert.ok(!Object.hasOwn(r.headers ?? {}, 'authorization'), `${r.method} ${r.target} carried an Authorization header`);
       }
     }
+    let callback = '';
+    if (d.callbacks && stack.publicBaseUrl) {
+      // The vendor calls back when the job ends: through the public entrance to a gateway,
+      // which answers 200 (and only polls, with the job's key, if it still needs to).
+      const jobId = vendorJobId(create);
+      const cb = await stack.waitForMockCallback((c) => c.job_id === jobId || JSON.stringify(c.body ?? null).includes(jobId));
+      assert.ok(cb, `the vendor sent a callback for ${jobId}: ${JSON.stringify(await stack.mockCallbacks())}`);
+      assert.ok(cb.url.startsWith(`${stack.publicBaseUrl}/callbacks/`), `callback URL ${cb.url}`);
+      assert.equal(cb.state, 'delivered', `callback ${JSON.stringify(cb)}`);
+      assert.equal(cb.status, 200, `callback ${JSON.stringify(cb)}`);
+      const arrived = stack.publicRequests().filter((r) => r.method === 'POST' && r.path === new URL(cb.url).pathname);
+      assert.ok(arrived.some((r) => r.status === 200), 'the callback reached the gateway through public_base_url');
+      callback = `, callback "${cb.event}" answered ${cb.status}`;
+    }
+    console.log(
+      `[${d.dialect}] create → poll → download: ${video.id} ${done.status}` +
+        ` (vendor job ${vendorJobId(create)}, ${later.length} job requests, ${bytes.length} bytes${callback})`,
+    );
   });
 }
 
-e2e('[openai] create with an input_reference image', async () => {
-  const png = fixture('reference.png');
-  const prompt = uniquePrompt('The cat from the picture walks away.');
-  const video = await client.videos.create({
-    model: 'sora-2',
-    prompt,
-    seconds: '4',
-    size: '720x1280',
-    input_reference: await toFile(png, 'ref.png', { type: 'image/png' }),
+/** Downloads a completed video through the SDK and checks it is fixtures/sample.mp4. */
+async function downloadVideo(id) {
+  const content = await client.videos.downloadContent(id);
+  assert.equal(content.status, 200);
+  assert.match(String(content.headers.get('content-type')), /^video\/mp4/);
+  const bytes = Buffer.from(await content.arrayBuffer());
+  assert.ok(bytes.equals(fixture('sample.mp4')), `video bytes differ from fixtures/sample.mp4 (${bytes.length} bytes)`);
+  return bytes;
+}
+
+for (const d of DIALECTS) {
+  e2e(`[${d.dialect}] image-to-video: an input_reference file upload reaches the vendor in its form`, async () => {
+    const png = fixture('reference.png');
+    const prompt = uniquePrompt('The cat from the picture walks away.');
+    const video = await client.videos.create({
+      model: d.model,
+      prompt,
+      seconds: '4',
+      size: '720x1280',
+      input_reference: await toFile(png, 'ref.png', { type: 'image/png' }),
+    });
+    assertVideo(video);
+    assert.equal(video.model, d.model);
+    assert.equal(video.seconds, d.expectedImageSeconds);
+    assert.equal(video.size, '720x1280');
+
+    const creates = createsFor(await stack.mockRequests(), prompt);
+    assert.equal(creates.length, 1, `the vendor got exactly one create: ${JSON.stringify(creates)}`);
+    const [create] = creates;
+    assert.equal(create.key, d.key, 'create used the upstream key');
+    await d.checkImageCreate(create, { prompt, png, publicBaseUrl: stack.publicBaseUrl });
+
+    const done = await waitForCompleted(client, video.id);
+    assert.equal(done.seconds, d.expectedImageSeconds);
+    const bytes = await downloadVideo(video.id);
+    console.log(
+      `[${d.dialect}] image-to-video: ${video.id} ${done.status} (vendor job ${vendorJobId(create)}, ${bytes.length} bytes)`,
+    );
   });
-  assertVideo(video);
-  assert.equal(video.seconds, '4');
-  assert.equal(video.size, '720x1280');
 
-  const creates = createsFor(await stack.mockRequests(), prompt);
-  assert.equal(creates.length, 1);
-  const [create] = creates;
-  assert.match(String(create.content_type), /^multipart\/form-data/i);
-  assert.equal(create.key, 'good-key-1');
-  assert.equal(bodyValue(create, 'model'), 'sora-2');
-  const files = create.files ?? [];
-  assert.equal(files.length, 1, `one file part: ${JSON.stringify(files)}`);
-  assert.equal(files[0].name, 'input_reference');
-  assert.equal(files[0].content_type, 'image/png');
-  assert.equal(files[0].size, png.length, 'the image reached the vendor whole');
+  e2e(`[${d.dialect}] a job the vendor fails is failed, with the vendor's reason in error.message`, async () => {
+    const { fail } = dialectFaults(d);
+    const prompt = uniquePrompt('A job the vendor will fail.');
+    const video = await client.videos.create({ model: fail.model, prompt });
+    assertVideo(video);
+    assert.ok(['queued', 'in_progress'].includes(video.status), `fresh job status: ${video.status}`);
 
-  await waitForCompleted(client, video.id);
-});
+    const failed = await waitForTerminal(client, video.id);
+    assert.equal(failed.status, 'failed', `a ${fail.key} job fails: ${JSON.stringify(failed)}`);
+    const { code, message } = failed.error;
+    assert.ok(code.length > 0, `error.code: ${JSON.stringify(failed.error)}`);
+
+    // The reason is the vendor's own: an answer about this job (the fail upstream serves only
+    // this test) that the mock logged carries it, in the dialect's own shape.
+    const reason = MOCK_FAIL_REASON;
+    assert.ok(message.includes(reason), `error.message "${message}" lacks the vendor's reason "${reason}"`);
+    const requests = (await stack.mockRequests()).filter((r) => r.key === fail.key);
+    const [create] = createsFor(requests, prompt);
+    assert.ok(create, 'the vendor got the create');
+    const told = requests.filter((r) => r.seq > create.seq && d.isJobRequest(r) && JSON.stringify(r.response).includes(reason));
+    assert.ok(told.length >= 1, `no answer of the vendor carried "${reason}"`);
+    assertNoSecrets(JSON.stringify(failed));
+
+    // A failed job has no video.
+    await expectApiError(client.videos.downloadContent(video.id), { status: 404 });
+    console.log(`[${d.dialect}] failed job: ${video.id} ${failed.status} (${code}: ${message})`);
+  });
+
+  e2e(`[${d.dialect}] rotation: a rate-limited key is passed over, the next key makes the job`, async () => {
+    const { rotation } = dialectFaults(d);
+    const [limitedKey, goodKey] = rotation.keys;
+    const prompt = uniquePrompt('A paper boat on a stream.');
+    const video = await client.videos.create({ model: rotation.model, prompt, seconds: '8', size: '1280x720' });
+    assertVideo(video);
+    assert.equal(video.model, rotation.model);
+
+    // This upstream's first create: a fresh round_robin pool tries its first key first.
+    const creates = createsFor(await stack.mockRequests(), prompt);
+    assert.deepEqual(
+      creates.map((r) => r.key),
+      [limitedKey, goodKey],
+      `the create went to the rate-limited key, then to the good one: ${JSON.stringify(creates.map((r) => [r.key, r.response]))}`,
+    );
+    assert.ok(isRateLimitAnswer(creates[0]), `the first key was rate-limited: ${JSON.stringify(creates[0].response)}`);
+    assert.ok(!isRateLimitAnswer(creates[1]), `the second key was not: ${JSON.stringify(creates[1].response)}`);
+
+    const done = await waitForCompleted(client, video.id);
+    await downloadVideo(video.id);
+    // The job belongs to the good key: every poll and download uses it, never the cooling one.
+    const later = (await stack.mockRequests()).filter((r) => r.seq > creates[1].seq && rotation.keys.includes(r.key));
+    assert.ok(later.length >= 1, 'the vendor was polled');
+    for (const r of later) assert.equal(r.key, goodKey, `${r.method} ${r.target} used key ${r.key}`);
+    console.log(
+      `[${d.dialect}] rotation: ${video.id} ${done.status} (${limitedKey} answered a rate limit; ` +
+        `${goodKey} made vendor job ${vendorJobId(creates[1])})`,
+    );
+  });
+}
 
 e2e('[openai] JSON request_format upstream gets application/json', async () => {
   const prompt = uniquePrompt('Waves on black sand, aerial shot.');
@@ -261,7 +355,7 @@ e2e('GET /v1/models lists the public models, owned by videogate', async () => {
   const expected = [
     ...['sora-2', 'sora-2-pro', 'sora-2-json', 'sora-2-rl', 'sora-2-garbage', 'sora-2-slow'],
     ...['sora-2-unified-nourl', 'sora-2-fs-bad', 'sora-2-fs-rl', 'sora-2-pro-freesora'],
-    ...DIALECTS.map((d) => d.model),
+    ...DIALECTS.flatMap((d) => [d.model, dialectFaults(d).fail.model, dialectFaults(d).rotation.model]),
   ];
   for (const id of expected) {
     assert.ok(ids.includes(id), `models list lacks ${id}: ${ids.join(', ')}`);
