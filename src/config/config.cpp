@@ -433,7 +433,8 @@ class loader : public yaml_reader {
           if (auto t = nonempty_text(text_f); t && vendor_model_ok(text_f, u.dialect, *t)) u.models.emplace(name, *t);
         if (image_f.found)
           if (auto i = nonempty_text(image_f); i && vendor_model_ok(image_f, u.dialect, *i)) u.image_models.emplace(name, *i);
-        if (!text_f.found) u.models.emplace(name, "");  // served for image-to-video only
+        if (!text_f.found) u.models.emplace(name, "");        // served for image-to-video only
+        if (!image_f.found) u.image_models.emplace(name, "");  // served for text-to-video only
         info.model_order.push_back(name);
         continue;
       }
@@ -452,7 +453,8 @@ class loader : public yaml_reader {
   }
 
   /// The form a vendor model takes in each task-API dialect (DESIGN §2): a fal app path
-  /// (`owner/app[/path]`), a Replicate `owner/name`, a kie model name (no slash).
+  /// (`owner/app[/path]`), a Replicate `owner/name`, a kie model name (`sora-2-text-to-video`,
+  /// `veo3_fast`, or a market name with a family prefix such as `kling-2.6/text-to-video`).
   bool vendor_model_ok(const field& f, dialect_kind d, const std::string& m) {
     auto slashes = std::count(m.begin(), m.end(), '/');
     bool blank_segment = m.front() == '/' || m.back() == '/' || m.find("//") != std::string::npos;
@@ -466,8 +468,8 @@ class loader : public yaml_reader {
         fail(f, "'" + m + "' is not a Replicate model (owner/name, e.g. openai/sora-2)");
         return false;
       case dialect_kind::kie:
-        if (slashes == 0) return true;
-        fail(f, "'" + m + "' is not a kie model name (e.g. sora-2-text-to-video, veo3_fast)");
+        if (!blank_segment) return true;
+        fail(f, "'" + m + "' is not a kie model name (e.g. sora-2-text-to-video, veo3_fast, kling-2.6/text-to-video)");
         return false;
       default: return true;
     }

@@ -373,12 +373,11 @@ result<void> merge_vendor_params(json::object& target, const std::optional<std::
 result<std::string> task_model(const config::upstream_config& up, const create_request& req, std::string_view dialect) {
   bool image = req.input_reference.has_value();
   if (image) {
-    if (auto it = up.image_models.find(req.model); it != up.image_models.end()) return it->second;
-    // A single name serves both (the vendor tells the two apart by the inputs).
-    if (up.image_models.empty()) {
-      auto m = mapped_model(up, req.model);
-      if (!m.empty()) return m;
-    }
+    // The pair's `image` entry ("" when `{text: …}` names none); a single name (or none: the
+    // public name itself) serves both, the vendor telling the two apart by the inputs.
+    auto it = up.image_models.find(req.model);
+    auto m = it != up.image_models.end() ? it->second : mapped_model(up, req.model);
+    if (!m.empty()) return m;
     return fail(errc::unsupported_value,
                 "Upstream '" + up.name + "' (" + std::string(dialect) + " dialect) has no image-to-video model for '" +
                     req.model + "': give it one as models: {" + req.model + ": {text: …, image: …}}.",

@@ -41,7 +41,12 @@ std::pair<std::string, std::string> split_id(const std::string& uid) {
 /// Exhausted balance" (DESIGN §2) disables the key as out of credit, not as invalid.
 error classify(int status, const http::header_list& headers, std::string_view body) {
   auto e = classify_http_error(status, headers, body);
-  if (status == 403 && body.find("User is locked") != std::string_view::npos) e.code = errc::upstream_out_of_credit;
+  if (status == 403 && body.find("User is locked") != std::string_view::npos) {
+    // fal's own answer for an empty balance: judged by its documented form, not by words
+    // that a prompt could echo (a prompt about a "balance beam" must not clear it).
+    e.code = errc::upstream_out_of_credit;
+    e.by_words = false;
+  }
   return e;
 }
 
@@ -85,7 +90,9 @@ result<upstream_call> fal_dialect::create(const create_request& req, const confi
   }
   for (auto& [k, d] : up.defaults)
     if (!in.contains(k)) in[k] = default_json(d);
-  if (auto m = merge_vendor_params(in, req.vendor_params, {"prompt", "image_url", "fal_webhook"}); !m) return m.error();
+  // `model` is Sora 2's snapshot selector on fal: the vendor's model, which the gateway picks.
+  if (auto m = merge_vendor_params(in, req.vendor_params, {"prompt", "image_url", "fal_webhook", "model"}); !m)
+    return m.error();
   upstream_call c;
   c.method = "POST";
   c.path = "/" + *app;

@@ -55,7 +55,9 @@ result<json::object> envelope(int status, const http::header_list& headers, std:
   auto& o = v.as_object();
   auto code = code_of(o);
   if (code == 200 && status >= 200 && status <= 299) return std::move(o);
-  int as_status = code == 455 ? 503 : code == 505 ? 400 : code == 501 ? 502 : code == 422 ? 400 : static_cast<int>(code);
+  // 501 "generation failed" is kie's own answer, like a 500: nothing was lost on the way (a
+  // 502 would say the create may exist and stop the failover).
+  int as_status = code == 455 ? 503 : code == 505 ? 400 : code == 501 ? 500 : code == 422 ? 400 : static_cast<int>(code);
   if (as_status < 400 || as_status > 599) as_status = status >= 400 ? status : 502;
   // The message is in `msg`: put it where the shared classifier reads messages.
   json::object err;

@@ -43,11 +43,19 @@ result<json::object> json_object(std::string_view body) {
   return std::move(v.as_object());
 }
 
-/// "Request was throttled. Your rate limit resets in ~30s." -> 30.
+/// "Request was throttled. Your rate limit resets in ~30s." -> 30; the rate-limits page's
+/// current form, "Request was throttled. Expected available in 1 second." -> 1.
 std::optional<long long> resets_in(std::string_view detail) {
-  auto at = detail.find("resets in ~");
+  std::size_t skip = 0;
+  auto at = std::string_view::npos;
+  for (std::string_view mark : {"resets in ~", "available in "}) {
+    at = detail.find(mark);
+    skip = mark.size();
+    if (at != std::string_view::npos) break;
+  }
   if (at == std::string_view::npos) return std::nullopt;
-  auto p = detail.data() + at + 11;
+  auto p = detail.data() + at + skip;
+  if (p < detail.data() + detail.size() && *p == '~') ++p;
   long long n = 0;
   auto [end, ec] = std::from_chars(p, detail.data() + detail.size(), n);
   if (ec != std::errc{} || end == p) return std::nullopt;

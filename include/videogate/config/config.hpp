@@ -120,7 +120,8 @@ struct upstream_config {
   milliseconds poll_interval{2'000};
   std::uint32_t max_polls_per_second = 0;  ///< status calls to this upstream, whole fleet; 0 = no cap
   std::map<std::string, std::string> models;                ///< public -> upstream name (text-to-video)
-  /// Task-API dialects: public -> the vendor model for image-to-video (`models: {m: {text, image}}`);
+  /// Task-API dialects: public -> the vendor model for image-to-video (`models: {m: {text, image}}`;
+  /// "" when the pair names no `image`: the model is not served for image-to-video);
   /// a public model without one refuses images.
   std::map<std::string, std::string> image_models;
   std::map<std::string, std::vector<int>> durations;        ///< public model -> seconds

@@ -316,9 +316,17 @@ TEST_F(config_test, task_api_models_take_their_dialects_form) {
   c = must_load(up("kie", "      veo: { image: veo3_fast }\n"));
   EXPECT_EQ(c.upstreams[0].models.at("veo"), "") << "image-to-video only";
   EXPECT_EQ(c.upstreams[0].image_models.at("veo"), "veo3_fast");
+  c = must_load(up("fal", "      veo: { text: fal-ai/veo3 }\n      sora-2: fal-ai/sora-2/text-to-video\n"));
+  EXPECT_EQ(c.upstreams[0].models.at("veo"), "fal-ai/veo3");
+  EXPECT_EQ(c.upstreams[0].image_models.at("veo"), "") << "text-to-video only: an image is refused";
+  EXPECT_FALSE(c.upstreams[0].image_models.contains("sora-2")) << "a single name serves both";
+  // kie's market names carry a family prefix (docs.kie.ai: "kling-2.6/text-to-video").
+  c = must_load(up("kie", "      kling: { text: kling-2.6/text-to-video, image: kling-2.6/image-to-video }\n"));
+  EXPECT_EQ(c.upstreams[0].models.at("kling"), "kling-2.6/text-to-video");
   EXPECT_EQ(one_error(up("fal", "      sora-2: sora-2\n")).path, "upstreams[0].models.sora-2");
   EXPECT_EQ(one_error(up("replicate", "      sora-2: openai/sora-2/extra\n")).path, "upstreams[0].models.sora-2");
-  EXPECT_EQ(one_error(up("kie", "      sora-2: openai/sora-2\n")).path, "upstreams[0].models.sora-2");
+  EXPECT_EQ(one_error(up("kie", "      sora-2: /sora-2\n")).path, "upstreams[0].models.sora-2");
+  EXPECT_EQ(one_error(up("kie", "      kling: kling-2.6//text-to-video\n")).path, "upstreams[0].models.kling");
   EXPECT_EQ(one_error(up("fal", "      sora-2: { txt: fal-ai/x }\n")).path, "upstreams[0].models.sora-2.txt");
   EXPECT_EQ(one_error(up("openai", "      sora-2: { text: a, image: b }\n")).path, "upstreams[0].models.sora-2");
   auto missing = one_error("upstreams:\n  - name: a\n    dialect: fal\n    base_url: http://h\n    keys: [k]\n");
