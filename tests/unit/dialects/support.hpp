@@ -10,8 +10,12 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <initializer_list>
+#include <map>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace videogate::dialects::test_support {
 
@@ -110,6 +114,63 @@ inline boost::json::object create_body(const dialect& d, const api::create_reque
 
 inline bool contains(const std::string& haystack, std::string_view needle) {
   return haystack.find(needle) != std::string::npos;
+}
+
+/// `r` failed with `code`, naming `param`, its message mentioning every one of `mentions`.
+template <class T>
+void expect_error(const result<T>& r, errc code, std::string_view param,
+                  std::initializer_list<std::string_view> mentions = {}) {
+  ASSERT_TRUE(r.has_error()) << "expected " << to_string(code);
+  EXPECT_EQ(r.error().code, code) << to_string(r.error().code) << ": " << r.error().message;
+  EXPECT_EQ(r.error().param, param) << r.error().message;
+  for (auto m : mentions) EXPECT_TRUE(contains(r.error().message, m)) << "'" << m << "' in: " << r.error().message;
+}
+
+// --- task-API dialects (fal, replicate, kie) -----------------------------------------------
+
+/// An upstream of a task-API dialect with one key; `models` as `models:` strings,
+/// `image_models` the `image:` entries of `{text, image}` pairs.
+inline config::upstream_config task_upstream(config::dialect_kind kind, std::string name, std::string key,
+                                             std::map<std::string, std::string> models,
+                                             std::map<std::string, std::string> image_models = {}) {
+  config::upstream_config up;
+  up.name = std::move(name);
+  up.dialect = kind;
+  up.base_url = "https://vendor.example.com";
+  up.keys = {std::move(key)};
+  up.models = std::move(models);
+  up.image_models = std::move(image_models);
+  return up;
+}
+
+/// create_extras as the gateway makes them when public_base_url is set: a callback URL (the
+/// same for every call, with characters a query string must encode) and, optionally, the URL
+/// at which the gateway serves an uploaded image. Records the tags it was asked for.
+struct gateway_extras {
+  static constexpr std::string_view callback = "https://gw.example.com:8443/callbacks/dGFnLXRva2Vu_Zm9v-YmFy?x=1&y=2";
+  std::shared_ptr<std::vector<std::string>> tags = std::make_shared<std::vector<std::string>>();
+
+  create_extras make(std::string image_url = "") const {
+    create_extras e;
+    e.callback_url = [tags = tags](const std::string& tag) {
+      tags->push_back(tag);
+      return std::string(callback);
+    };
+    e.image_url = std::move(image_url);
+    return e;
+  }
+};
+
+/// A dialect's status word read through `read`, normalised, for a table of (word, status).
+template <class Read>
+void expect_status_words(Read read, std::initializer_list<std::pair<std::string_view, std::string_view>> table) {
+  for (auto [word, want] : table) {
+    SCOPED_TRACE(std::string(word));
+    auto r = read(word);
+    ASSERT_TRUE(r.has_value()) << r.error().message;
+    EXPECT_EQ(r->status, want);
+    EXPECT_EQ(r->raw_status, std::nullopt) << "a documented word is known";
+  }
 }
 
 }  // namespace videogate::dialects::test_support
