@@ -24,12 +24,10 @@ namespace vgtest {
 namespace fs = std::filesystem;
 using namespace std::chrono;
 
-namespace {
-
-/// A port the kernel had free a moment ago (Redis cannot bind port 0 and tell us which it got).
+// Redis cannot bind port 0 and tell us which it got: it is given one that was free.
 int free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw std::runtime_error("redis_server: socket failed: " + std::string(std::strerror(errno)));
+  if (fd < 0) throw std::runtime_error("free_port: socket failed: " + std::string(std::strerror(errno)));
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -37,9 +35,11 @@ int free_port() {
   bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
             ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0;
   ::close(fd);
-  if (!ok) throw std::runtime_error("redis_server: cannot find a free port: " + std::string(std::strerror(errno)));
+  if (!ok) throw std::runtime_error("free_port: cannot find a free port: " + std::string(std::strerror(errno)));
   return ntohs(a.sin_port);
 }
+
+namespace {
 
 /// The redis-server binary: $VIDEOGATE_REDIS_SERVER, else the first redis-server on PATH.
 /// Resolved before fork: the child of a threaded process calls nothing that may allocate.

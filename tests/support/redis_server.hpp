@@ -50,6 +50,10 @@ class redis_server {
   int pid_ = -1;
 };
 
+/// A loopback TCP port the kernel had free a moment ago (for servers that cannot bind port 0
+/// and say which port they got, or whose port must be known before they start).
+int free_port();
+
 /// One redis-server shared by every test of this process that asks for it: started on first
 /// use, stopped at exit. Tests keep apart by a key prefix of their own.
 redis_server& shared_redis_server();

@@ -136,6 +136,7 @@ json::object record_of(const request_context& ctx, std::uint64_t seq, std::optio
 {
   json::object e;
   e["seq"] = seq;
+  e["at_ms"] = unix_now_ms();  // received (its body read): orders it against /_mock/callbacks
   e["method"] = std::string(ctx.req.method_string());
   e["target"] = std::string(ctx.req.target());
   e["key"] = ctx.key.empty() ? json::value(nullptr) : json::value(ctx.key);
