@@ -1,4 +1,4 @@
-// Vendor answers through each dialect's readers (dialects/*): any status and body must become
+// Vendor answers through each dialect's readers (dialects/*, all six): any status and body must become
 // a job state or a precise error, never a crash. First byte: dialect and operation; second:
 // the HTTP status (from a list of the ones vendors send); the rest: the body.
 #include "videogate/dialects/dialect.hpp"
@@ -15,13 +15,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       videogate::dialects::make_dialect(dialect_kind::openai),
       videogate::dialects::make_dialect(dialect_kind::unified),
       videogate::dialects::make_dialect(dialect_kind::freesora),
+      videogate::dialects::make_dialect(dialect_kind::fal),
+      videogate::dialects::make_dialect(dialect_kind::replicate),
+      videogate::dialects::make_dialect(dialect_kind::kie),
   };
   static constexpr int statuses[] = {200, 201, 202, 204, 400, 401, 402, 403, 404, 409, 422, 429, 500, 502, 503, 504};
-  auto& d = *dialects[data[0] % 3];
+  auto& d = *dialects[(data[0] & 0x3f) % 6];
   int status = statuses[data[1] % 16];
   videogate::http::header_list headers{{"Content-Type", "application/json"}};
   if (data[1] & 0x10) headers.emplace_back("Retry-After", "7");
   std::string_view body(reinterpret_cast<const char*>(data) + 2, size - 2);
+  // 0x40: the task APIs' second readers (fal's result fetch, every dialect's callback body).
+  if (data[0] & 0x40) {
+    if (auto id = d.callback_job_id(body, "fal-ai/sora-2"); id && id->empty()) __builtin_trap();
+    auto f = d.read_follow_up(status, headers, body, "fal-ai/sora-2|req");
+    if (f && f->status != "queued" && f->status != "in_progress" && f->status != "completed" && f->status != "failed")
+      __builtin_trap();
+    if (!f && f.error().message.empty()) __builtin_trap();
+  }
   auto r = (data[0] & 0x80) ? d.read_status(status, headers, body) : d.read_create(status, headers, body);
   if (r) {
     auto& st = r->status;
