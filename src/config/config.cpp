@@ -54,13 +54,17 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 2> log_forma
     {"text", "text"}, {"json", "json"}}};
 constexpr std::array<std::pair<std::string_view, std::string_view>, 3> store_kinds{{
     {"sqlite", "sqlite"}, {"memory", "memory"}, {"redis", "redis"}}};
-constexpr std::array<std::pair<std::string_view, dialect_kind>, 6> dialects{{
+constexpr std::array<std::pair<std::string_view, dialect_kind>, 10> dialects{{
     {"openai", dialect_kind::openai},
     {"unified", dialect_kind::unified},
     {"freesora", dialect_kind::freesora},
     {"fal", dialect_kind::fal},
     {"replicate", dialect_kind::replicate},
-    {"kie", dialect_kind::kie}}};
+    {"kie", dialect_kind::kie},
+    {"ark", dialect_kind::ark},
+    {"minimax", dialect_kind::minimax},
+    {"dashscope", dialect_kind::dashscope},
+    {"kling", dialect_kind::kling}}};
 constexpr std::array<std::string_view, 2> model_form_keys{"text", "image"};
 constexpr std::array<std::pair<std::string_view, request_format>, 2> formats{{
     {"multipart", request_format::multipart}, {"json", request_format::json}}};
@@ -372,6 +376,14 @@ class loader : public yaml_reader {
         fail(element, "duplicate key (same as " + it->second + ")");
         continue;
       }
+      if (u.dialect == dialect_kind::kling) {
+        // Kling signs a JWT per request with the pair (DESIGN §2); the key itself never goes in a message.
+        auto colon = s->find(':');
+        if (colon == std::string::npos || colon == 0 || colon + 1 == s->size() || s->find(':', colon + 1) != std::string::npos) {
+          fail(element, "a Kling key is ACCESS_KEY:SECRET_KEY (one colon, both parts non-empty)");
+          continue;
+        }
+      }
       u.keys.push_back(std::move(*s));
     }
   }
@@ -383,7 +395,11 @@ class loader : public yaml_reader {
                                " dialect: map each public model to the vendor's model, e.g. sora-2: " +
                                (u.dialect == dialect_kind::fal         ? "fal-ai/sora-2/text-to-video"
                                 : u.dialect == dialect_kind::replicate ? "openai/sora-2"
-                                                                       : "sora-2-text-to-video"));
+                                : u.dialect == dialect_kind::kie       ? "sora-2-text-to-video"
+                                : u.dialect == dialect_kind::ark       ? "seedance-1-0-pro-250528"
+                                : u.dialect == dialect_kind::minimax   ? "MiniMax-Hailuo-02"
+                                : u.dialect == dialect_kind::dashscope ? "{text: wan2.5-t2v-preview, image: wan2.5-i2v-preview}"
+                                                                       : "kling-v2-1"));
       info.models_ok = false;
       return;
     }

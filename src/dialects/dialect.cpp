@@ -2,7 +2,11 @@
 
 #include "videogate/core/base64.hpp"
 
+#include "videogate/dialects/ark.hpp"
+#include "videogate/dialects/dashscope.hpp"
 #include "videogate/dialects/fal.hpp"
+#include "videogate/dialects/kling.hpp"
+#include "videogate/dialects/minimax.hpp"
 #include "videogate/dialects/kie.hpp"
 #include "videogate/dialects/openai.hpp"
 #include "videogate/dialects/replicate.hpp"
@@ -30,6 +34,10 @@ std::unique_ptr<dialect> make_dialect(config::dialect_kind k) {
     case config::dialect_kind::fal: return std::make_unique<fal_dialect>();
     case config::dialect_kind::replicate: return std::make_unique<replicate_dialect>();
     case config::dialect_kind::kie: return std::make_unique<kie_dialect>();
+    case config::dialect_kind::ark: return std::make_unique<ark_dialect>();
+    case config::dialect_kind::minimax: return std::make_unique<minimax_dialect>();
+    case config::dialect_kind::dashscope: return std::make_unique<dashscope_dialect>();
+    case config::dialect_kind::kling: return std::make_unique<kling_dialect>();
   }
   return nullptr;
 }
@@ -147,13 +155,14 @@ std::optional<std::string> normalize_status(std::string_view vendor_status) {
   auto s = lower(vendor_status);
   // fal: IN_QUEUE IN_PROGRESS COMPLETED; Replicate: starting processing succeeded failed
   // canceled aborted; kie: waiting queuing generating success fail.
-  for (auto w : {"queued", "pending", "submitted", "not_start", "waiting", "queuing", "created", "in_queue", "starting"})
+  for (auto w : {"queued", "pending", "submitted", "not_start", "waiting", "queuing", "created", "in_queue", "starting",
+                 "preparing", "queueing"})
     if (s == w) return "queued";
   for (auto w : {"in_progress", "processing", "running", "generating"})
     if (s == w) return "in_progress";
-  for (auto w : {"completed", "succeeded", "success", "finished"})
+  for (auto w : {"completed", "succeeded", "success", "finished", "succeed"})
     if (s == w) return "completed";
-  for (auto w : {"failed", "failure", "fail", "error", "cancelled", "canceled", "aborted"})
+  for (auto w : {"failed", "failure", "fail", "error", "cancelled", "canceled", "aborted", "expired"})
     if (s == w) return "failed";
   return std::nullopt;
 }
@@ -339,7 +348,19 @@ std::string scrub(std::string text, const std::vector<std::string>& secrets) {
 
 std::string base64_encode(std::string_view in) { return videogate::base64_encode(in); }
 
-upstream_call dialect::result_call(const std::string& upstream_id) const { return status(upstream_id); }
+upstream_call dialect::result_call(const std::string& upstream_id, const job_state&) const { return status(upstream_id); }
+
+error classify_with_codes(int status, const http::header_list& headers, std::string_view body, std::string_view code,
+                          std::initializer_list<std::pair<std::string_view, errc>> codes) {
+  auto e = classify_http_error(status, headers, body);
+  for (auto& [word, c] : codes)
+    if (!code.empty() && (code == word || (word.back() == '*' && code.starts_with(word.substr(0, word.size() - 1))))) {
+      e.code = c;
+      e.by_words = false;  // the vendor's documented code, not words a prompt could echo
+      break;
+    }
+  return e;
+}
 
 result<job_state> dialect::read_follow_up(int, const http::header_list&, std::string_view, const std::string&) const {
   return fail(errc::internal, "This dialect makes no follow-up status call.");
@@ -411,6 +432,18 @@ std::string resolution_of(const std::string& size) {
     std::from_chars(size.data() + x + 1, size.data() + size.size(), h);
   }
   return std::max(w, h) >= 1792 ? "1080p" : "720p";
+}
+
+result<json::object> json_object_of(std::string_view body, std::string_view vendor) {
+  boost::system::error_code ec;
+  auto v = json::parse(body, ec);
+  if (ec || !v.is_object())
+    return fail(errc::bad_upstream_response, std::string(vendor) + " answered with something that is not a JSON object.");
+  return std::move(v.as_object());
+}
+
+std::string image_ref(const image_input& img) {
+  return !img.bytes.empty() ? "data:" + img.mime + ";base64," + base64_encode(img.bytes) : img.url;
 }
 
 }  // namespace videogate::dialects

@@ -150,7 +150,7 @@ result<job_state> fal_dialect::read_status(int status, const http::header_list& 
   return st;
 }
 
-upstream_call fal_dialect::result_call(const std::string& upstream_id) const {
+upstream_call fal_dialect::result_call(const std::string& upstream_id, const job_state&) const {
   auto [app, id] = split_id(upstream_id);
   upstream_call c;
   c.path = "/" + app + "/requests/" + encoded(id);

@@ -157,7 +157,7 @@ asio::awaitable<result<job_record>> refresher::refresh(std::shared_ptr<routing::
         r ? up->dialect().read_status(r->status, r->headers, r->body) : result<dialects::job_state>(r.error());
     if (st && st->fetch_result) {
       // The run is over; the result call tells how (fal: the video, or the run's failure).
-      auto fetch = up->dialect().result_call(f.upstream_id);
+      auto fetch = up->dialect().result_call(f.upstream_id, *st);
       auto rr = co_await self->caller_->send(*up, "result", fetch, key);
       st = rr ? up->dialect().read_follow_up(rr->status, rr->headers, rr->body, f.upstream_id)
               : result<dialects::job_state>(rr.error());

@@ -88,7 +88,7 @@ struct ids_config {
   std::string secret;  ///< empty: generated once and kept beside the store
 };
 
-enum class dialect_kind { openai, unified, freesora, fal, replicate, kie };
+enum class dialect_kind { openai, unified, freesora, fal, replicate, kie, ark, minimax, dashscope, kling };
 
 /// The dialect's name as the config writes it.
 const char* to_string(dialect_kind k) noexcept;

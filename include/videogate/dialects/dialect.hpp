@@ -48,6 +48,7 @@ struct job_state {
   /// COMPLETED; the result, or the run's failure, is at another URL): make the dialect's
   /// result_call and read its answer with read_follow_up.
   bool fetch_result = false;
+  std::string result_ref;  ///< what result_call needs from the status answer (MiniMax: the file_id)
 };
 
 /// What a create sends besides the client's request, decided by the gateway.
@@ -86,7 +87,7 @@ class dialect {
     return read_create(status, headers, body);
   }
   /// The call that fetches a finished run's result (job_state::fetch_result).
-  virtual upstream_call result_call(const std::string& upstream_id) const;
+  virtual upstream_call result_call(const std::string& upstream_id, const job_state& st) const;
   /// Reads the answer to result_call.
   virtual result<job_state> read_follow_up(int status, const http::header_list& headers, std::string_view body,
                                            const std::string& upstream_id) const;
@@ -108,6 +109,11 @@ class dialect {
 };
 
 std::unique_ptr<dialect> make_dialect(config::dialect_kind k);
+
+/// A `{"error":{...}}`-style answer's error, with the vendor's code word judged first (DESIGN
+/// §5: a documented code wins over the HTTP status): `codes` maps code words to our errc.
+error classify_with_codes(int status, const http::header_list& headers, std::string_view body, std::string_view code,
+                          std::initializer_list<std::pair<std::string_view, errc>> codes);
 
 // ---- shared, pure helpers every dialect uses --------------------------------------------
 
@@ -180,6 +186,12 @@ result<std::string> task_model(const config::upstream_config& up, const create_r
 std::string aspect_of(const std::string& size, bool words = false);
 /// `1080p` for a long side of 1792 or more, else `720p`.
 std::string resolution_of(const std::string& size);
+
+/// The body as a JSON object, or bad_upstream_response naming `vendor`.
+result<boost::json::object> json_object_of(std::string_view body, std::string_view vendor);
+
+/// An uploaded image as a data URL, or the URL the client gave.
+std::string image_ref(const image_input& img);
 
 /// Standard base64 (for data URLs).
 std::string base64_encode(std::string_view bytes);

@@ -25,7 +25,7 @@ class fal_dialect final : public dialect {
   bool takes_callbacks() const noexcept override { return true; }
   std::optional<std::string> callback_job_id(std::string_view body, const std::string& tag) const override;
   std::string authorization(const std::string& key) const override { return "Key " + key; }
-  upstream_call result_call(const std::string& upstream_id) const override;
+  upstream_call result_call(const std::string& upstream_id, const job_state& st) const override;
   result<job_state> read_follow_up(int status, const http::header_list& headers, std::string_view body,
                                    const std::string& upstream_id) const override;
 };
