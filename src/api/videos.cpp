@@ -126,7 +126,10 @@ asio::awaitable<create_result> create_new(gateway& g, result<create_request> par
       plan.upstream_unusable(secs.error());
       continue;
     }
-    if (auto sz = dialects::check_size_for_model(cr.size, upstream_model); !sz) {
+    // Sora's rule (DESIGN §2): high resolution needs a pro model. Other makers' models (Veo,
+    // Hailuo, Seedance, Wan, Kling) say what they make in their own fields.
+    bool sora = !config::task_api(ucfg.dialect) || upstream_model.find("sora") != std::string::npos;
+    if (auto sz = sora ? dialects::check_size_for_model(cr.size, upstream_model) : result<void>{}; !sz) {
       plan.upstream_unusable(sz.error());
       continue;
     }
