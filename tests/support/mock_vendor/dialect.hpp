@@ -204,6 +204,10 @@ std::unique_ptr<dialect> make_freesora_dialect(vendor_state& state);
 std::unique_ptr<dialect> make_fal_dialect(vendor_state& state);
 std::unique_ptr<dialect> make_replicate_dialect(vendor_state& state);
 std::unique_ptr<dialect> make_kie_dialect(vendor_state& state);
+std::unique_ptr<dialect> make_ark_dialect(vendor_state& state);
+std::unique_ptr<dialect> make_minimax_dialect(vendor_state& state);
+std::unique_ptr<dialect> make_dashscope_dialect(vendor_state& state);
+std::unique_ptr<dialect> make_kling_dialect(vendor_state& state);
 /// The unauthenticated `/files/` route holding the results of `unified` and `freesora`.
 std::unique_ptr<dialect> make_files_dialect(vendor_state& state);
 

@@ -374,13 +374,19 @@ struct server::impl {
                                               : std::string(tls_ ? "https://" : "http://") + "localhost:" +
                                                   std::to_string(bound.port()) + "/_mock/health";
 
-    // One line per dialect file. The first whose owns() matches a path serves it: kie's
-    // /api/v1/jobs and /api/v1/veo come before freesora's /api, and fal, which owns any
-    // /{owner}/{app} path no other dialect claims, comes last.
+    // One line per dialect file. The first whose owns() matches a path serves it: kling's
+    // /v1/videos/text2video and /v1/videos/image2video come before openai's /v1/videos;
+    // kie's /api/v1/jobs and /api/v1/veo, ark's /api/v3 and dashscope's /api/v1/services and
+    // /api/v1/tasks before freesora's /api; and fal, which owns any /{owner}/{app} path no
+    // other dialect claims, comes last.
+    dialects_.push_back(make_kling_dialect(state_));
     dialects_.push_back(make_openai_dialect(state_));
     dialects_.push_back(make_unified_dialect(state_));
     dialects_.push_back(make_replicate_dialect(state_));
+    dialects_.push_back(make_minimax_dialect(state_));
     dialects_.push_back(make_kie_dialect(state_));
+    dialects_.push_back(make_ark_dialect(state_));
+    dialects_.push_back(make_dashscope_dialect(state_));
     dialects_.push_back(make_freesora_dialect(state_));
     dialects_.push_back(make_files_dialect(state_));
     dialects_.push_back(make_fal_dialect(state_));
