@@ -1,4 +1,4 @@
-// Vendor answers through each dialect's readers (dialects/*, all six): any status and body must become
+// Vendor answers through each dialect's readers (dialects/*, all ten): any status and body must become
 // a job state or a precise error, never a crash. First byte: dialect and operation; second:
 // the HTTP status (from a list of the ones vendors send); the rest: the body.
 #include "videogate/dialects/dialect.hpp"
@@ -18,9 +18,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       videogate::dialects::make_dialect(dialect_kind::fal),
       videogate::dialects::make_dialect(dialect_kind::replicate),
       videogate::dialects::make_dialect(dialect_kind::kie),
+      videogate::dialects::make_dialect(dialect_kind::ark),
+      videogate::dialects::make_dialect(dialect_kind::minimax),
+      videogate::dialects::make_dialect(dialect_kind::dashscope),
+      videogate::dialects::make_dialect(dialect_kind::kling),
   };
   static constexpr int statuses[] = {200, 201, 202, 204, 400, 401, 402, 403, 404, 409, 422, 429, 500, 502, 503, 504};
-  auto& d = *dialects[(data[0] & 0x3f) % 6];
+  auto& d = *dialects[(data[0] & 0x3f) % 10];
   int status = statuses[data[1] % 16];
   videogate::http::header_list headers{{"Content-Type", "application/json"}};
   if (data[1] & 0x10) headers.emplace_back("Retry-After", "7");
@@ -28,6 +32,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // 0x40: the task APIs' second readers (fal's result fetch, every dialect's callback body).
   if (data[0] & 0x40) {
     if (auto id = d.callback_job_id(body, "fal-ai/sora-2"); id && id->empty()) __builtin_trap();
+    videogate::dialects::job_state done;
+    done.result_ref = std::string(body.substr(0, 64));
+    if (d.result_call("fal-ai/sora-2|req", done).path.empty() && d.result_call("x", done).absolute_url.empty()) __builtin_trap();
     auto f = d.read_follow_up(status, headers, body, "fal-ai/sora-2|req");
     if (f && f->status != "queued" && f->status != "in_progress" && f->status != "completed" && f->status != "failed")
       __builtin_trap();
