@@ -50,12 +50,14 @@ result<upstream_call> dashscope_dialect::create(const create_request& req, const
   if (!model) return model.error();
   json::object input{{"prompt", req.prompt}};
   json::object params;
-  auto x = req.size.find('x');
+  bool high = resolution_of(req.size) == "1080p";
   if (auto& img = req.input_reference) {
     input["img_url"] = image_ref(*img);
-    params["resolution"] = resolution_of(req.size) == "1080p" ? "1080P" : "720P";  // image-to-video
+    params["resolution"] = high ? "1080P" : "720P";  // image-to-video
   } else {
-    params["size"] = req.size.substr(0, x) + "*" + req.size.substr(x + 1);         // text-to-video: "1280*720"
+    // Text-to-video: one of Wan's own sizes ("1280*720"; 1792x1024 is not one), by tier and orientation.
+    bool landscape = aspect_of(req.size) == "16:9";
+    params["size"] = high ? (landscape ? "1920*1080" : "1080*1920") : (landscape ? "1280*720" : "720*1280");
   }
   params["duration"] = std::stoi(seconds);
   for (auto& [k, d] : up.defaults)

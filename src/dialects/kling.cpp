@@ -13,8 +13,6 @@
 
 #include "videogate/dialects/kling.hpp"
 
-#include "videogate/core/clock.hpp"
-
 #include <boost/json.hpp>
 #include <boost/url/encode.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
@@ -80,7 +78,7 @@ std::pair<std::string, std::string> split_id(const std::string& uid) {
 }  // namespace
 
 std::string kling_dialect::authorization(const std::string& key) const {
-  auto now = clock::now_s();
+  auto now = now_();
   {
     std::lock_guard lk(mu_);
     if (auto it = tokens_.find(key); it != tokens_.end() && it->second.exp - now > 300) return "Bearer " + it->second.jwt;

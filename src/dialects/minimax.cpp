@@ -116,7 +116,13 @@ upstream_call minimax_dialect::status(const std::string& upstream_id) const {
 
 result<job_state> minimax_dialect::read_status(int status, const http::header_list& headers, std::string_view body) const {
   auto o = envelope(status, headers, body);
-  if (!o) return o.error();
+  if (!o) {
+    // A failed task's answer carries its reason's code in base_resp (1026/1027: sensitive
+    // input/output): the task ended, the call did not fail.
+    auto task = json_object_of(body, "MiniMax");
+    if (!task || status < 200 || status > 299 || first_message(*task, {"status"}) != "Fail") return o.error();
+    o = std::move(*task);
+  }
   job_state st;
   st.upstream_id = text_of(o->if_contains("task_id"));
   auto word = first_message(*o, {"status"}).value_or("Queueing");

@@ -1,6 +1,7 @@
 #pragma once
 /// @file The `kling` dialect (DESIGN §2, vendors.md): see src/dialects/kling.cpp for the wire format.
 
+#include "videogate/core/clock.hpp"
 #include "videogate/dialects/dialect.hpp"
 
 #include <map>
@@ -10,6 +11,8 @@ namespace videogate::dialects {
 
 class kling_dialect final : public dialect {
  public:
+  /// `now`: seconds since the epoch, for the JWT's claims and its cache (DESIGN §6: injected).
+  explicit kling_dialect(std::int64_t (*now)() = clock::now_s) : now_(now) {}
   config::dialect_kind kind() const noexcept override { return config::dialect_kind::kling; }
   std::vector<int> allowed_durations(const config::upstream_config& up, const create_request& req) const override;
   result<upstream_call> create(const create_request& req, const config::upstream_config& up,
@@ -36,6 +39,7 @@ class kling_dialect final : public dialect {
     std::string jwt;
     std::int64_t exp = 0;
   };
+  std::int64_t (*now_)();
   mutable std::mutex mu_;
   mutable std::map<std::string, token> tokens_;  ///< by key (never logged)
 };

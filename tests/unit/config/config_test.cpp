@@ -301,7 +301,7 @@ TEST_F(config_test, every_dialect_is_accepted) {
   auto e = one_error("upstreams:\n  - name: a\n    dialect: openia\n    base_url: http://h\n    keys: [k]\n");
   EXPECT_EQ(e.path, "upstreams[0].dialect");
   EXPECT_EQ(e.line, 3);
-  EXPECT_EQ(e.message, "invalid value 'openia' (expected openai | unified | freesora | fal | replicate | kie)");
+  EXPECT_EQ(e.message, "invalid value 'openia' (expected openai | unified | freesora | fal | replicate | kie | ark | minimax | dashscope | kling)");
 }
 
 // DESIGN §2: a task-API model is a string or {text, image}, in the form its dialect needs.
@@ -1004,6 +1004,58 @@ TEST_F(config_test, process_env_reads_the_environment) {
   EXPECT_EQ(process_env("VIDEOGATE_CONFIG_TEST_VAR"), std::optional<std::string>("yes"));
   ::unsetenv("VIDEOGATE_CONFIG_TEST_VAR");
   EXPECT_EQ(process_env("VIDEOGATE_CONFIG_TEST_VAR"), std::nullopt);
+}
+
+// The model makers' own task APIs (issue 16): each loads with its models given, in either
+// form, and names an example of its own when they are missing.
+TEST_F(config_test, the_model_makers_dialects_load_with_models_given) {
+  for (auto [name, kind, text, image, key] :
+       {std::tuple{"ark", dialect_kind::ark, "doubao-seedance-1-0-pro-250528", "doubao-seedance-1-0-lite-i2v-250428", "k"},
+        std::tuple{"minimax", dialect_kind::minimax, "MiniMax-Hailuo-02", "I2V-01-live", "k"},
+        std::tuple{"dashscope", dialect_kind::dashscope, "wan2.5-t2v-preview", "wan2.5-i2v-preview", "k"},
+        std::tuple{"kling", dialect_kind::kling, "kling-v2-1-master", "kling-v2-1", "AK:SK"}}) {
+    SCOPED_TRACE(name);
+    auto head = std::string("upstreams:\n  - name: a\n    dialect: ") + name + "\n    base_url: https://h\n    keys: [\"" + key +
+                "\"]\n";
+    auto c = must_load(head + "    models:\n      video: " + text + "\n      video-i2v: { text: " + text + ", image: " + image +
+                       " }\n");
+    ASSERT_EQ(c.upstreams.size(), 1u);
+    EXPECT_EQ(c.upstreams[0].dialect, kind);
+    EXPECT_EQ(c.upstreams[0].models.at("video"), text);
+    EXPECT_EQ(c.upstreams[0].models.at("video-i2v"), text);
+    EXPECT_EQ(c.upstreams[0].image_models.at("video-i2v"), image);
+    EXPECT_EQ(c.upstreams[0].keys, std::vector<std::string>{key});
+    EXPECT_EQ(std::string(to_string(kind)), name);
+    auto missing = one_error(head);
+    EXPECT_EQ(missing.path, "upstreams[0].models");
+    EXPECT_NE(missing.message.find(name), std::string::npos) << missing.message;
+  }
+}
+
+// A Kling key is ACCESS_KEY:SECRET_KEY (the JWT needs both); anything else is refused at the
+// key's own path, without the key in the message.
+TEST_F(config_test, a_kling_key_is_an_access_and_secret_pair) {
+  auto kling = [](const std::string& keys) {
+    return "upstreams:\n  - name: k\n    dialect: kling\n    base_url: https://api-singapore.klingai.com\n    keys: " + keys +
+           "\n    models: { kling: kling-v2-1 }\n";
+  };
+  auto c = must_load(kling("[\"AkGood0001:SkGood0001\", \"AkGood0002:SkGood0002\"]"));
+  EXPECT_EQ(c.upstreams.at(0).keys, (std::vector<std::string>{"AkGood0001:SkGood0001", "AkGood0002:SkGood0002"}));
+  for (std::string bad : {"AkNoSecretAtAll123", "AkPart:SkPart:Extra9", ":SkWithoutAccess12", "AkWithoutSecret12:"}) {
+    SCOPED_TRACE(bad);
+    auto e = one_error(kling("[\"AkGood0001:SkGood0001\", \"" + bad + "\"]"));
+    EXPECT_EQ(e.path, "upstreams[0].keys[1]");
+    EXPECT_NE(e.message.find("ACCESS_KEY:SECRET_KEY"), std::string::npos) << e.message;
+    EXPECT_EQ(e.message.find(bad), std::string::npos) << "a key must never appear in a message: " << e.message;
+    for (auto part : {"AkNoSecret", "SkPart", "Extra9", "SkWithout", "AkWithout"})
+      EXPECT_EQ(e.message.find(part), std::string::npos) << "nor a part of it: " << e.message;
+  }
+  // Other dialects' keys may hold any number of colons.
+  EXPECT_EQ(must_load("upstreams:\n  - name: f\n    dialect: fal\n    base_url: https://h\n    keys: [\"id:secret:x\", plain]\n"
+                      "    models: { sora-2: fal-ai/sora-2/text-to-video }\n")
+                .upstreams.at(0)
+                .keys.size(),
+            2u);
 }
 
 }  // namespace

@@ -439,7 +439,7 @@ TEST(FalStatus, ErrorsAreClassified) {
 // --- the result (fetch_result -> result_call -> read_follow_up) ----------------------------
 
 TEST(FalResult, ResultCallAtOwnerAppRequestsId) {
-  auto c = fal.result_call(uid);
+  auto c = fal.result_call(uid, {});
   EXPECT_EQ(c.method, "GET");
   EXPECT_EQ(c.path, "/fal-ai/sora-2/requests/80e732af-660e-45cd-bd63-580e4f2a94cc");
   EXPECT_TRUE(c.absolute_url.empty()) << "with the key: the result is the vendor's API";
@@ -550,7 +550,7 @@ TEST(FalIds, RoundTripFromCreateToStatusResultCancelAndCallback) {
     return u.substr(u.find("/fal-ai/"));
   };
   EXPECT_EQ(fal.status(id).path, path_of(o.at("status_url")));
-  EXPECT_EQ(fal.result_call(id).path, path_of(o.at("response_url")));
+  EXPECT_EQ(fal.result_call(id, {}).path, path_of(o.at("response_url")));
   EXPECT_EQ(fal.remove(id)->path, path_of(o.at("cancel_url")));
   ASSERT_EQ(gw.tags->size(), 1u);
   EXPECT_EQ(fal.callback_job_id(webhook_ok, gw.tags->front()), id);

@@ -126,7 +126,7 @@ void expect_error(const result<T>& r, errc code, std::string_view param,
   for (auto m : mentions) EXPECT_TRUE(contains(r.error().message, m)) << "'" << m << "' in: " << r.error().message;
 }
 
-// --- task-API dialects (fal, replicate, kie) -----------------------------------------------
+// --- task-API dialects (fal, replicate, kie, ark, minimax, dashscope, kling) ---------------------
 
 /// An upstream of a task-API dialect with one key; `models` as `models:` strings,
 /// `image_models` the `image:` entries of `{text, image}` pairs.
@@ -160,6 +160,56 @@ struct gateway_extras {
     return e;
   }
 };
+
+/// `d`'s create call (which must succeed), carrying none of the upstream's keys.
+inline upstream_call create_ok(const dialect& d, const api::create_request& req, const config::upstream_config& up,
+                               const std::string& seconds, const create_extras& extras = {}) {
+  auto c = d.create(req, up, seconds, extras);
+  EXPECT_TRUE(c.has_value()) << (c ? "" : c.error().message);
+  if (!c) return {};
+  for (auto& k : up.keys) expect_no_key(*c, k);
+  return *c;
+}
+
+/// A vendor's error answer and the class it must get.
+struct error_case {
+  int status;
+  std::string body;
+  errc want;
+  http::header_list headers = {};
+};
+
+/// Each answer, read through `read(status, headers, body)`, is an error of its class, judged
+/// by the vendor's documented code or status (never by words a prompt could echo).
+template <class Read>
+void expect_classified(Read read, std::initializer_list<error_case> cases) {
+  for (auto& c : cases) {
+    SCOPED_TRACE(std::to_string(c.status) + " " + c.body);
+    auto r = read(c.status, c.headers, std::string_view(c.body));
+    ASSERT_TRUE(r.has_error()) << "an error answer is never a job";
+    EXPECT_EQ(r.error().code, c.want) << to_string(r.error().code) << ": " << r.error().message;
+    EXPECT_FALSE(r.error().by_words) << r.error().message;
+  }
+}
+
+/// Each answer is the same error whether it answers `d`'s create or its status call.
+inline void expect_answers_classified(const dialect& d, std::initializer_list<error_case> cases) {
+  SCOPED_TRACE("read_created");
+  expect_classified([&](int s, const http::header_list& h, std::string_view b) { return d.read_created({}, s, h, b); },
+                    cases);
+  SCOPED_TRACE("read_status");
+  expect_classified([&](int s, const http::header_list& h, std::string_view b) { return d.read_status(s, h, b); },
+                    cases);
+}
+
+/// make_dialect(`kind`) makes a `D`, and `d` says it is `kind`.
+template <class D>
+void expect_made_for(const D& d, config::dialect_kind kind) {
+  auto made = make_dialect(kind);
+  ASSERT_NE(made, nullptr);
+  EXPECT_NE(dynamic_cast<D*>(made.get()), nullptr);
+  EXPECT_EQ(d.kind(), kind);
+}
 
 /// A dialect's status word read through `read`, normalised, for a table of (word, status).
 template <class Read>
