@@ -10,7 +10,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -161,6 +161,24 @@ export function defaultUpstreams(mockUrl) {
   ];
 }
 
+// The vendor models the four model makers' upstreams map their public models to.
+const ARK_MODEL = 'doubao-seedance-1-0-pro-250528';
+const MINIMAX_MODEL = 'MiniMax-Hailuo-02';
+// Wan's text-to-video and image-to-video models are different models (`*t2v*` / `*i2v*`).
+const DASHSCOPE_MODELS = { text: 'wan2.5-t2v-preview', image: 'wan2.5-i2v-preview' };
+const KLING_MODEL = 'kling-v2-1';
+
+/** A key for the output: a Kling pair shows its access key only (`AK:…`), never the secret. */
+export function keyLabel(key) {
+  const k = String(key);
+  return k.includes(':') ? `${k.slice(0, k.indexOf(':'))}:…` : k;
+}
+
+/** A Kling key as the config holds it, `ACCESS_KEY:SECRET_KEY`, by the mock's rule secret = "sk-" + access key. */
+export function klingKey(accessKey) {
+  return `${accessKey}:sk-${accessKey}`;
+}
+
 /**
  * One entry per dialect. The same scenarios run against each (videos.test.mjs):
  * create → poll → download, image-to-video, a job the vendor fails (its reason reaches
@@ -184,7 +202,11 @@ export function defaultUpstreams(mockUrl) {
  *   downloads), which must carry the creating key; and, for dialects whose results are
  *   fetched from a URL without the key, `isKeylessRequest` (those downloads carry no key);
  * - `callbacks: true` when the vendor takes a callback URL (with public_base_url set, the
- *   scenario then waits for the vendor's callback to reach the gateway and be answered 200).
+ *   scenario then waits for the vendor's callback to reach the gateway and be answered 200);
+ * - `keyFor(name)` when a config key is more than a name (Kling: `name:sk-name`, the mock's
+ *   secret rule): the fault upstreams' keys go through it, and the mock logs that whole key;
+ * - `describeJob(requests, create)` (optional): asserts what only this vendor does with a job
+ *   (MiniMax's third call, Kling's JWT) from the mock's log and returns a line for the output.
  * Its keys reach UPSTREAM_KEYS through dialectKeys().
  */
 export const DIALECTS = [
@@ -453,17 +475,201 @@ export const DIALECTS = [
       assertCallbackUrl(callBackUrl, publicBaseUrl, 'callBackUrl');
     },
   },
+  {
+    // Volcengine Ark / BytePlus ModelArk (Seedance): `content` parts (the prompt a text part,
+    // the image an image_url part with role first_frame), duration an integer, callback_url.
+    dialect: 'ark',
+    upstream: 'mock-ark',
+    model: 'seedance-ark',
+    key: 'good-ark-1',
+    callbacks: true,
+    vendorModel: ARK_MODEL,
+    upstreams: (mockUrl) => [
+      upstream(mockUrl, { name: 'mock-ark', dialect: 'ark', keys: ['good-ark-1'], models: { 'seedance-ark': ARK_MODEL } }),
+    ],
+    // The gateway's Seedance 1.0 default durations, 5 | 10: 8 s and 4 s are rounded up.
+    expectedSeconds: '10',
+    expectedImageSeconds: '5',
+    hasThumbnail: false,
+    isJobRequest: (r) => r.method === 'GET' && /^\/api\/v3\/contents\/generations\/tasks\/[^/]+$/.test(targetPath(r.target)),
+    isKeylessRequest: isFilesDownload,
+    checkCreate(req, { prompt, publicBaseUrl }) {
+      assert.equal(req.method, 'POST');
+      assert.equal(targetPath(req.target), '/api/v3/contents/generations/tasks');
+      assert.match(String(req.content_type), /^application\/json/i);
+      const { callback_url: callbackUrl, ...rest } = req.json;
+      assert.deepEqual(rest, {
+        model: ARK_MODEL,
+        content: [{ type: 'text', text: prompt }],
+        ratio: '16:9',
+        duration: 10,
+        resolution: '720p',
+      });
+      assertCallbackUrl(callbackUrl, publicBaseUrl, 'callback_url');
+    },
+    checkImageCreate(req, { prompt, png, publicBaseUrl }) {
+      assert.equal(targetPath(req.target), '/api/v3/contents/generations/tasks');
+      const { callback_url: callbackUrl, ...rest } = req.json;
+      // Ark takes the image inline as a data URL in an image_url part, the first frame.
+      assert.deepEqual(rest, {
+        model: ARK_MODEL,
+        content: [
+          { type: 'text', text: prompt },
+          { type: 'image_url', image_url: { url: dataUrl(png) }, role: 'first_frame' },
+        ],
+        ratio: '9:16',
+        duration: 5,
+        resolution: '720p',
+      });
+      assertCallbackUrl(callbackUrl, publicBaseUrl, 'callback_url');
+    },
+  },
+  {
+    // MiniMax Hailuo: errors in base_resp of HTTP 200 answers; on Success the query gives a
+    // file_id, and a third call, files/retrieve with the job's key, gives the download URL.
+    // No callback URL (MiniMax's callbacks need a challenge handshake first).
+    dialect: 'minimax',
+    upstream: 'mock-minimax',
+    model: 'hailuo-minimax',
+    key: 'good-minimax-1',
+    vendorModel: MINIMAX_MODEL,
+    upstreams: (mockUrl) => [
+      upstream(mockUrl, {
+        name: 'mock-minimax',
+        dialect: 'minimax',
+        keys: ['good-minimax-1'],
+        // Hailuo 02 makes text-to-video and image-to-video under one name.
+        models: { 'hailuo-minimax': MINIMAX_MODEL },
+      }),
+    ],
+    // Hailuo 02: 6 | 10 (an integer).
+    expectedSeconds: '10',
+    expectedImageSeconds: '6',
+    hasThumbnail: false,
+    isJobRequest: (r) =>
+      r.method === 'GET' && ['/v1/query/video_generation', '/v1/files/retrieve'].includes(targetPath(r.target)),
+    isKeylessRequest: isFilesDownload,
+    checkCreate(req, { prompt, publicBaseUrl }) {
+      assert.equal(req.method, 'POST');
+      assert.equal(targetPath(req.target), '/v1/video_generation');
+      assert.match(String(req.content_type), /^application\/json/i);
+      // 1280x720 is the 768P tier (1080P only for sizes of 1792 and more, and only at 6 s).
+      assert.deepEqual(req.json, { model: MINIMAX_MODEL, prompt, duration: 10, resolution: '768P' });
+      assert.ok(publicBaseUrl === undefined || !Object.hasOwn(req.json, 'callback_url'), 'no callback_url to MiniMax');
+    },
+    checkImageCreate(req, { prompt, png }) {
+      assert.equal(targetPath(req.target), '/v1/video_generation');
+      // The image as first_frame_image, a data URL.
+      assert.deepEqual(req.json, {
+        model: MINIMAX_MODEL,
+        prompt,
+        duration: 6,
+        resolution: '768P',
+        first_frame_image: dataUrl(png),
+      });
+    },
+    // The three calls of a job: create → query (until Success + file_id) → files/retrieve →
+    // the keyless download; every keyed call with the job's key.
+    describeJob: minimaxThreeCalls,
+  },
+  {
+    // Alibaba DashScope (Wan): the async header, {model, input, parameters}; a text-to-video
+    // model takes `size` "W*H", an image-to-video one `resolution` and `input.img_url`.
+    dialect: 'dashscope',
+    upstream: 'mock-dashscope',
+    model: 'wan-dashscope',
+    key: 'good-dashscope-1',
+    vendorModel: DASHSCOPE_MODELS,
+    upstreams: (mockUrl) => [
+      upstream(mockUrl, {
+        name: 'mock-dashscope',
+        dialect: 'dashscope',
+        keys: ['good-dashscope-1'],
+        models: { 'wan-dashscope': DASHSCOPE_MODELS },
+      }),
+    ],
+    // The gateway's Wan 2.5 default durations, 5 | 10.
+    expectedSeconds: '10',
+    expectedImageSeconds: '5',
+    hasThumbnail: false,
+    isJobRequest: (r) => r.method === 'GET' && /^\/api\/v1\/tasks\/[^/]+$/.test(targetPath(r.target)),
+    isKeylessRequest: isFilesDownload,
+    checkCreate(req, { prompt }) {
+      assert.equal(req.method, 'POST');
+      assert.equal(targetPath(req.target), '/api/v1/services/aigc/video-generation/video-synthesis');
+      assert.match(String(req.content_type), /^application\/json/i);
+      assert.match(String(req.headers?.['x-dashscope-async']), /^enable$/i, 'X-DashScope-Async: enable');
+      assert.deepEqual(req.json, {
+        model: DASHSCOPE_MODELS.text,
+        input: { prompt },
+        parameters: { size: '1280*720', duration: 10 },
+      });
+    },
+    checkImageCreate(req, { prompt, png }) {
+      assert.equal(targetPath(req.target), '/api/v1/services/aigc/video-generation/video-synthesis');
+      assert.match(String(req.headers?.['x-dashscope-async']), /^enable$/i, 'X-DashScope-Async: enable');
+      // The image-to-video model, the image as input.img_url (a data URL), resolution not size.
+      assert.deepEqual(req.json, {
+        model: DASHSCOPE_MODELS.image,
+        input: { prompt, img_url: dataUrl(png) },
+        parameters: { resolution: '720P', duration: 5 },
+      });
+    },
+  },
+  {
+    // Kling's official API: a JWT per request (HS256 over the config's ACCESS_KEY:SECRET_KEY),
+    // text2video / image2video by input, status under the same family, `code` != 0 errors.
+    dialect: 'kling',
+    upstream: 'mock-kling',
+    model: 'kling-v2-kling',
+    key: klingKey('good-kling-1'),
+    keyFor: klingKey,
+    callbacks: true,
+    vendorModel: KLING_MODEL,
+    upstreams: (mockUrl) => [
+      upstream(mockUrl, {
+        name: 'mock-kling',
+        dialect: 'kling',
+        keys: [klingKey('good-kling-1')],
+        models: { 'kling-v2-kling': KLING_MODEL },
+      }),
+    ],
+    // Kling: "5" | "10" (a string).
+    expectedSeconds: '10',
+    expectedImageSeconds: '5',
+    hasThumbnail: false,
+    isJobRequest: (r) => r.method === 'GET' && /^\/v1\/videos\/(text2video|image2video)\/[^/]+$/.test(targetPath(r.target)),
+    isKeylessRequest: isFilesDownload,
+    checkCreate(req, { prompt, publicBaseUrl }) {
+      assert.equal(req.method, 'POST');
+      assert.equal(targetPath(req.target), '/v1/videos/text2video');
+      assert.match(String(req.content_type), /^application\/json/i);
+      const { callback_url: callbackUrl, ...rest } = req.json;
+      assert.deepEqual(rest, { model_name: KLING_MODEL, prompt, duration: '10', aspect_ratio: '16:9' });
+      assertCallbackUrl(callbackUrl, publicBaseUrl, 'callback_url');
+    },
+    checkImageCreate(req, { prompt, png, publicBaseUrl }) {
+      assert.equal(targetPath(req.target), '/v1/videos/image2video');
+      const { callback_url: callbackUrl, ...rest } = req.json;
+      // Raw Base64 without a data: prefix, and no aspect_ratio (the image sets it).
+      assert.deepEqual(rest, { model_name: KLING_MODEL, prompt, duration: '5', image: png.toString('base64') });
+      assertCallbackUrl(callbackUrl, publicBaseUrl, 'callback_url');
+    },
+    // The JWT of the create and of every job request: header and claims as Kling asks.
+    describeJob: klingJwt,
+  },
 ];
 
 /** The public model, the key(s) and the upstream name of a dialect's fault upstreams. */
 export function dialectFaults(d) {
+  const keyFor = d.keyFor ?? ((name) => name);
   return {
-    fail: { upstream: `${d.upstream}-fail`, model: `${d.model}-fail`, key: `fail-${d.dialect}-1` },
+    fail: { upstream: `${d.upstream}-fail`, model: `${d.model}-fail`, key: keyFor(`fail-${d.dialect}-1`) },
     rotation: {
       upstream: `${d.upstream}-rotation`,
       model: `${d.model}-rotation`,
       // In this order: a fresh round_robin pool tries the first key first.
-      keys: [`ratelimit-${d.dialect}-rot`, `good-${d.dialect}-rot`],
+      keys: [keyFor(`ratelimit-${d.dialect}-rot`), keyFor(`good-${d.dialect}-rot`)],
     },
   };
 }
@@ -492,10 +698,11 @@ export function faultUpstreams(mockUrl, d) {
   ];
 }
 
-/** Every key a dialect's upstreams hold. */
+/** Every key a dialect's upstreams hold (and, of a Kling pair, its secret key on its own). */
 export function dialectKeys(d) {
   const { fail, rotation } = dialectFaults(d);
-  return [d.key, fail.key, ...rotation.keys];
+  const keys = [d.key, fail.key, ...rotation.keys];
+  return [...keys, ...keys.filter((k) => k.includes(':')).map((k) => k.slice(k.indexOf(':') + 1))];
 }
 
 /** Every upstream key the default config holds; no response body may ever contain one. */
@@ -543,6 +750,105 @@ export async function assertServedImage(url, png, publicBaseUrl) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// What only some vendors do with a job (DIALECTS' describeJob)
+
+/** A logged request as one line: method, target, the key the mock saw, and what it answered. */
+function callLine(r, answer) {
+  return `${r.method} ${r.target} [key ${r.key === null ? 'none' : keyLabel(r.key)}] → ${answer}`;
+}
+
+/**
+ * MiniMax's three calls for the job `create` made (create → query until Success gives a
+ * file_id → files/retrieve gives the download URL → the keyless download): every query and
+ * every files/retrieve of the job carries the job's key (the create's), and files/retrieve
+ * comes after the Success. Returns the sequence, with the key of each call.
+ */
+function minimaxThreeCalls(requests, create) {
+  const key = create.key;
+  const taskId = vendorJobId(create);
+  assert.ok(taskId, `MiniMax's create answer has a task_id: ${JSON.stringify(create.response)}`);
+  const after = requests.filter((r) => r.seq > create.seq && r.method === 'GET');
+  const queries = after.filter(
+    (r) => targetPath(r.target) === '/v1/query/video_generation' && queryParam(r.target, 'task_id') === taskId,
+  );
+  assert.ok(queries.length >= 1, `the task ${taskId} was queried`);
+  const success = queries.find((r) => r.response?.json?.status === 'Success');
+  assert.ok(success, `a query answered Success: ${JSON.stringify(queries.map((q) => q.response?.json))}`);
+  const fileId = String(success.response.json.file_id);
+  const retrieves = after.filter(
+    (r) => targetPath(r.target) === '/v1/files/retrieve' && queryParam(r.target, 'file_id') === fileId,
+  );
+  assert.ok(retrieves.length >= 1, `the third call, files/retrieve?file_id=${fileId}, was made`);
+  for (const r of [...queries, ...retrieves]) assert.equal(r.key, key, `${r.method} ${r.target} used the job's key`);
+  assert.ok(retrieves[0].seq > success.seq, 'files/retrieve comes after the Success');
+  const downloadUrl = retrieves[0].response?.json?.file?.download_url;
+  assert.equal(retrieves[0].response?.json?.base_resp?.status_code, 0, `files/retrieve answered: ${JSON.stringify(retrieves[0].response)}`);
+  assert.equal(typeof downloadUrl, 'string', 'files/retrieve gave file.download_url');
+  const downloadPath = new URL(downloadUrl).pathname;
+  const downloads = after.filter((r) => targetPath(r.target) === downloadPath);
+  assert.ok(downloads.length >= 1 && downloads[0].seq > retrieves[0].seq, `${downloadPath} was fetched after files/retrieve`);
+  for (const r of downloads) assert.equal(r.key, null, `the download ${r.target} carried no key`);
+  const word = (q) => q.response?.json?.status + (q.response?.json?.file_id ? ` file_id ${q.response.json.file_id}` : '');
+  return [
+    `three calls with the job's key ${keyLabel(key)}:`,
+    callLine(create, `task_id ${taskId}`),
+    ...queries.map((q) => callLine(q, word(q))),
+    ...retrieves.map((r) => callLine(r, `file.download_url ${downloadPath}`)),
+    callLine(downloads[0], `HTTP ${downloads[0].response?.status} ${downloads[0].response?.bytes} bytes`),
+  ].join('\n    ');
+}
+
+function base64urlJson(part) {
+  return JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+}
+
+/**
+ * Kling's JWT on the create `create` and on every status read of its task: header
+ * `{"alg":"HS256","typ":"JWT"}`, `iss` the access key, `exp` = `nbf` + 1805 s (now + 30 min,
+ * now − 5 s) around the time of the call, and an HS256 signature made with the secret key (checked
+ * here, never shown). Returns the decoded header and claims of the create's token.
+ */
+function klingJwt(requests, create) {
+  const key = String(create.key);
+  const access = key.slice(0, key.indexOf(':'));
+  const secret = key.slice(key.indexOf(':') + 1);
+  const taskId = vendorJobId(create);
+  const reads = requests.filter((r) => {
+    const m = /^\/v1\/videos\/(?:text2video|image2video)\/([^/]+)$/.exec(targetPath(r.target));
+    return r.seq > create.seq && r.method === 'GET' && m && decodeURIComponent(m[1]) === taskId;
+  });
+  assert.ok(reads.length >= 1, `the task ${taskId} was read`);
+  const tokens = new Set();
+  let shown;
+  for (const r of [create, ...reads]) {
+    const auth = r.headers?.authorization;
+    // Failure messages name the request, never the token.
+    assert.ok(typeof auth === 'string' && auth.startsWith('Bearer '), `${r.method} ${r.target} carries Authorization: Bearer`);
+    const token = auth.slice('Bearer '.length);
+    const parts = token.split('.');
+    assert.equal(parts.length, 3, `${r.method} ${r.target}: a JWT has three parts`);
+    const header = base64urlJson(parts[0]);
+    const claims = base64urlJson(parts[1]);
+    assert.deepEqual(header, { alg: 'HS256', typ: 'JWT' }, `${r.method} ${r.target}: JWT header`);
+    assert.equal(claims.iss, access, `${r.method} ${r.target}: iss is the access key`);
+    assert.ok(Number.isInteger(claims.exp) && Number.isInteger(claims.nbf), `exp and nbf are numbers: ${JSON.stringify(claims)}`);
+    assert.equal(claims.exp - claims.nbf, 1805, `exp = now + 1800, nbf = now - 5: ${JSON.stringify(claims)}`);
+    const at = r.at_ms / 1000;
+    assert.ok(claims.nbf <= at + 1 && at < claims.exp, `${r.method} ${r.target} at ${at} lies in [nbf, exp): ${JSON.stringify(claims)}`);
+    const signature = createHmac('sha256', secret).update(`${parts[0]}.${parts[1]}`).digest('base64url');
+    assert.ok(signature === parts[2], `${r.method} ${r.target}: the HS256 signature is made with the secret key`);
+    assert.equal(r.key, key, `${r.method} ${r.target}: the mock verified the token as the job's key`);
+    tokens.add(token);
+    shown ??= { header, claims };
+  }
+  return (
+    `JWT of the create: header ${JSON.stringify(shown.header)} claims ${JSON.stringify(shown.claims)} ` +
+    `(HS256 signature verified with the secret key, not shown; the same iss on ${reads.length} status reads, ` +
+    `${tokens.size} distinct token${tokens.size === 1 ? '' : 's'} in all)`
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
 // Mock request log helpers
 
 export function targetPath(target) {
@@ -565,25 +871,33 @@ export function naming(name) {
 }
 
 /**
- * Whether a recorded request is a create (any dialect) for `prompt`: a top-level `prompt`, or
- * one inside `input` (Replicate, kie).
+ * Whether a recorded request is a create (any dialect) for `prompt`: a top-level `prompt`, one
+ * inside `input` (Replicate, kie, DashScope), or Ark's text part in `content`.
  */
 export const isCreateOf = (prompt) => (r) =>
-  r.method === 'POST' && (bodyValue(r, 'prompt') === prompt || r.json?.input?.prompt === prompt);
+  r.method === 'POST' &&
+  (bodyValue(r, 'prompt') === prompt ||
+    r.json?.input?.prompt === prompt ||
+    (Array.isArray(r.json?.content) && r.json.content.some((p) => p?.type === 'text' && p.text === prompt)));
 
 /**
  * The vendor's id for the job a recorded create made, read from the answer the mock logged
- * (openai / unified / Replicate `id`, fal `request_id`, freesora / kie `data.taskId`).
+ * (openai / unified / Replicate / ark `id`, fal `request_id`, freesora / kie `data.taskId`,
+ * kling `data.task_id`, DashScope `output.task_id`, MiniMax `task_id`). DashScope and Kling
+ * answers also carry a `request_id` of their own, so the task ids are read first.
  */
 export function vendorJobId(create) {
   const j = create?.response?.json;
-  return j?.request_id ?? j?.data?.taskId ?? j?.id ?? null;
+  return j?.data?.taskId ?? j?.data?.task_id ?? j?.output?.task_id ?? j?.task_id ?? j?.request_id ?? j?.id ?? null;
 }
 
-/** Whether a recorded answer was a rate limit: HTTP 429, or HTTP 200 with code 429 (freesora, kie). */
+/**
+ * Whether a recorded answer was a rate limit: HTTP 429 (Kling's 1302 included), HTTP 200 with
+ * code 429 (freesora, kie), or HTTP 200 with MiniMax's `base_resp.status_code` 1002.
+ */
 export function isRateLimitAnswer(r) {
   const res = r.response ?? {};
-  return res.status === 429 || Number(res.json?.code) === 429;
+  return res.status === 429 || Number(res.json?.code) === 429 || Number(res.json?.base_resp?.status_code) === 1002;
 }
 
 /** The creates (any dialect) the vendor received for a prompt. */

@@ -1,8 +1,9 @@
 // The official openai SDK drives the happy paths of /v1/videos and /v1/models through videogate
 // to the simulated vendor, and checks what the vendor received. Per dialect (DIALECTS: openai,
-// unified, freesora, fal, replicate, kie) the same scenarios run: create → poll → download,
-// image-to-video, a job the vendor fails, and rotation past a rate-limited key; each prints
-// `[dialect] …: <id> <final status>` lines.
+// unified, freesora, fal, replicate, kie, ark, minimax, dashscope, kling) the same scenarios
+// run: create → poll → download, image-to-video, a job the vendor fails, and rotation past a
+// rate-limited key; each prints `[dialect] …: <id> <final status>` lines (and, where a dialect
+// has a describeJob, what only it does: MiniMax's three calls, Kling's JWT).
 
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -20,6 +21,7 @@ import {
   expectApiError,
   fixture,
   isRateLimitAnswer,
+  keyLabel,
   loadSdk,
   naming,
   startStack,
@@ -136,6 +138,7 @@ for (const d of DIALECTS) {
       `[${d.dialect}] create → poll → download: ${video.id} ${done.status}` +
         ` (vendor job ${vendorJobId(create)}, ${later.length} job requests, ${bytes.length} bytes${callback})`,
     );
+    if (d.describeJob) console.log(`[${d.dialect}] create → poll → download: ${d.describeJob(await stack.mockRequests(), create)}`);
   });
 }
 
@@ -232,9 +235,10 @@ for (const d of DIALECTS) {
     assert.ok(later.length >= 1, 'the vendor was polled');
     for (const r of later) assert.equal(r.key, goodKey, `${r.method} ${r.target} used key ${r.key}`);
     console.log(
-      `[${d.dialect}] rotation: ${video.id} ${done.status} (${limitedKey} answered a rate limit; ` +
-        `${goodKey} made vendor job ${vendorJobId(creates[1])})`,
+      `[${d.dialect}] rotation: ${video.id} ${done.status} (${keyLabel(limitedKey)} answered a rate limit; ` +
+        `${keyLabel(goodKey)} made vendor job ${vendorJobId(creates[1])})`,
     );
+    if (d.describeJob) console.log(`[${d.dialect}] rotation: ${d.describeJob(await stack.mockRequests(), creates[1])}`);
   });
 }
 
