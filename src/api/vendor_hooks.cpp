@@ -1,5 +1,6 @@
 #include "vendor_hooks.hpp"
 
+#include "videogate/api/video.hpp"
 #include "videogate/core/base64.hpp"
 #include "videogate/core/clock.hpp"
 #include "videogate/dialects/dialect.hpp"
@@ -46,12 +47,14 @@ boost::asio::awaitable<std::string> serve_image(gateway& g, const routing::route
     auto comma = img->url.find(',');
     auto semi = img->url.find(';');
     if (comma == std::string::npos || semi == std::string::npos || semi > comma) co_return std::string();
-    mime = img->url.substr(5, semi - 5);
     auto decoded = base64_decode(std::string_view(img->url).substr(comma + 1));
     if (!decoded) co_return std::string();
     bytes = std::move(*decoded);
+    // The bytes say what they are, not the client's data: URL: only JPEG, PNG or WebP is served
+    // (an SVG or HTML page served from the gateway's origin would be a script host).
+    mime = sniff_image(bytes);
   }
-  if (bytes.empty()) co_return std::string();
+  if (bytes.empty() || mime.empty()) co_return std::string();
   auto token = jobs::random_secret();  // 256 random bits, URL-safe
   co_await g.store().put_media(token, mime, std::move(bytes), clock::now_ms() + media_ttl_ms);
   co_return base + "/media/" + token;
@@ -95,6 +98,8 @@ boost::asio::awaitable<http::response> media(gateway& g, const std::string& toke
   r.body = std::move(m->second);
   r.set("Content-Type", m->first);
   r.set("Cache-Control", "private, max-age=3600");
+  r.set("X-Content-Type-Options", "nosniff");
+  r.set("Content-Security-Policy", "default-src 'none'");
   co_return r;
 }
 

@@ -8,6 +8,8 @@
 // logs: which calls the gateway made, in which order, and what the vendor answered.
 #include "support.hpp"
 
+#include "videogate/core/base64.hpp"
+
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 #include <gtest/gtest.h>
@@ -391,8 +393,26 @@ TEST(task_dialects, kie_upload_is_served_at_media_token) {
     EXPECT_EQ(miss.status, 404) << miss.body;
     EXPECT_EQ(error_code(miss.body), "not_found");
   }
+  EXPECT_EQ(media.header("x-content-type-options"), "nosniff");
+  EXPECT_EQ(media.header("content-security-policy"), "default-src 'none'");
   std::printf("[kie] upload of %zu bytes -> image_urls [%s] -> GET answers %d, %zu identical bytes, %s\n", png.size(),
               url.c_str(), media.status, media.body.size(), std::string(media.header("content-type")).c_str());
+}
+
+// The gateway serves only what the bytes show to be a JPEG, PNG or WebP: a data: URL that says
+// image/svg+xml (or carries an HTML page) is not served from the gateway's origin, where its
+// scripts would run; kie, which takes URLs only, then refuses the request with nothing sent.
+TEST(task_dialects, a_data_url_that_is_not_a_raster_image_is_never_served) {
+  stack s;
+  start_public_stack(s, "0ms");
+  auto before = vendor_log(s).size();
+  const std::string svg = "<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>";
+  json::object body{{"prompt", "Animate this"}, {"model", kie_case.model}, {"seconds", kie_case.seconds},
+                    {"input_reference", json::object{{"image_url", "data:image/svg+xml;base64," + videogate::base64_encode(svg)}}}};
+  auto r = request("POST", s.gw("/v1/videos"), {{"Content-Type", "application/json"}}, json::serialize(body));
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(error_code(r.body), "unsupported_value") << r.body;
+  EXPECT_EQ(vendor_log(s).size(), before) << "nothing went to the vendor";
 }
 
 }  // namespace
