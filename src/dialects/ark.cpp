@@ -10,16 +10,12 @@
 #include "videogate/dialects/ark.hpp"
 
 #include <boost/json.hpp>
-#include <boost/url/encode.hpp>
-#include <boost/url/rfc/unreserved_chars.hpp>
 
 namespace json = boost::json;
 
 namespace videogate::dialects {
 
 namespace {
-
-std::string encoded(std::string_view s) { return boost::urls::encode(s, boost::urls::unreserved_chars); }
 
 std::string error_code_of(std::string_view body) {
   boost::system::error_code ec;
@@ -123,7 +119,7 @@ result<job_state> ark_dialect::read_created(const upstream_call&, int status, co
 
 upstream_call ark_dialect::status(const std::string& upstream_id) const {
   upstream_call c;
-  c.path = "/api/v3/contents/generations/tasks/" + encoded(upstream_id);
+  c.path = "/api/v3/contents/generations/tasks/" + url_component(upstream_id);
   return c;
 }
 
@@ -146,7 +142,7 @@ result<upstream_call> ark_dialect::remix(const std::string&, const std::string&,
 std::optional<upstream_call> ark_dialect::remove(const std::string& upstream_id) const {
   upstream_call c;
   c.method = "DELETE";
-  c.path = "/api/v3/contents/generations/tasks/" + encoded(upstream_id);
+  c.path = "/api/v3/contents/generations/tasks/" + url_component(upstream_id);
   return c;
 }
 

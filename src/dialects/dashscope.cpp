@@ -11,16 +11,12 @@
 #include "videogate/dialects/dashscope.hpp"
 
 #include <boost/json.hpp>
-#include <boost/url/encode.hpp>
-#include <boost/url/rfc/unreserved_chars.hpp>
 
 namespace json = boost::json;
 
 namespace videogate::dialects {
 
 namespace {
-
-std::string encoded(std::string_view s) { return boost::urls::encode(s, boost::urls::unreserved_chars); }
 
 error classify(int status, const http::header_list& headers, std::string_view body) {
   std::string code;
@@ -104,7 +100,7 @@ result<job_state> dashscope_dialect::read_created(const upstream_call&, int stat
 
 upstream_call dashscope_dialect::status(const std::string& upstream_id) const {
   upstream_call c;
-  c.path = "/api/v1/tasks/" + encoded(upstream_id);
+  c.path = "/api/v1/tasks/" + url_component(upstream_id);
   return c;
 }
 

@@ -14,6 +14,8 @@
 #include "videogate/dialects/unified.hpp"
 
 #include <boost/json.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -433,6 +435,8 @@ std::string resolution_of(const std::string& size) {
   }
   return std::max(w, h) >= 1792 ? "1080p" : "720p";
 }
+
+std::string url_component(std::string_view s) { return boost::urls::encode(s, boost::urls::unreserved_chars); }
 
 result<json::object> json_object_of(std::string_view body, std::string_view vendor) {
   boost::system::error_code ec;

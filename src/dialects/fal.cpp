@@ -11,8 +11,6 @@
 #include "videogate/dialects/fal.hpp"
 
 #include <boost/json.hpp>
-#include <boost/url/encode.hpp>
-#include <boost/url/rfc/unreserved_chars.hpp>
 
 namespace json = boost::json;
 
@@ -50,15 +48,6 @@ error classify(int status, const http::header_list& headers, std::string_view bo
   return e;
 }
 
-result<json::object> json_object(std::string_view body) {
-  boost::system::error_code ec;
-  auto v = json::parse(body, ec);
-  if (ec || !v.is_object()) return fail(errc::bad_upstream_response, "fal answered with something that is not a JSON object.");
-  return std::move(v.as_object());
-}
-
-std::string encoded(std::string_view s) { return boost::urls::encode(s, boost::urls::unreserved_chars); }
-
 }  // namespace
 
 std::vector<int> fal_dialect::allowed_durations(const config::upstream_config& up, const create_request& req) const {
@@ -86,7 +75,7 @@ result<upstream_call> fal_dialect::create(const create_request& req, const confi
   if (!is_kling(*app)) in["resolution"] = resolution_of(req.size);
   if (auto& img = req.input_reference) {
     // fal takes a URL or a data URI for image_url.
-    in["image_url"] = !img->bytes.empty() ? "data:" + img->mime + ";base64," + base64_encode(img->bytes) : img->url;
+    in["image_url"] = image_ref(*img);
   }
   for (auto& [k, d] : up.defaults)
     if (!in.contains(k)) in[k] = default_json(d);
@@ -97,7 +86,7 @@ result<upstream_call> fal_dialect::create(const create_request& req, const confi
   c.method = "POST";
   c.path = "/" + *app;
   c.tag = app_root(*app);
-  if (extras.callback_url) c.path += "?fal_webhook=" + encoded(extras.callback_url(c.tag));
+  if (extras.callback_url) c.path += "?fal_webhook=" + url_component(extras.callback_url(c.tag));
   c.headers.emplace_back("Content-Type", "application/json");
   c.body = json::serialize(in);
   return c;
@@ -111,7 +100,7 @@ result<job_state> fal_dialect::read_create(int status, const http::header_list& 
 result<job_state> fal_dialect::read_created(const upstream_call& sent, int status, const http::header_list& headers,
                                             std::string_view body) const {
   if (status < 200 || status > 299) return classify(status, headers, body);
-  auto o = json_object(body);
+  auto o = json_object_of(body, "fal");
   if (!o) return o.error();
   auto id = o->if_contains("request_id");
   if (!id || !id->is_string() || id->as_string().empty())
@@ -125,13 +114,13 @@ result<job_state> fal_dialect::read_created(const upstream_call& sent, int statu
 upstream_call fal_dialect::status(const std::string& upstream_id) const {
   auto [app, id] = split_id(upstream_id);
   upstream_call c;
-  c.path = "/" + app + "/requests/" + encoded(id) + "/status";
+  c.path = "/" + app + "/requests/" + url_component(id) + "/status";
   return c;
 }
 
 result<job_state> fal_dialect::read_status(int status, const http::header_list& headers, std::string_view body) const {
   if (status != 200 && status != 202) return classify(status, headers, body);
-  auto o = json_object(body);
+  auto o = json_object_of(body, "fal");
   if (!o) return o.error();
   job_state st;
   auto word = first_message(*o, {"status"}).value_or("");
@@ -153,7 +142,7 @@ result<job_state> fal_dialect::read_status(int status, const http::header_list& 
 upstream_call fal_dialect::result_call(const std::string& upstream_id, const job_state&) const {
   auto [app, id] = split_id(upstream_id);
   upstream_call c;
-  c.path = "/" + app + "/requests/" + encoded(id);
+  c.path = "/" + app + "/requests/" + url_component(id);
   return c;
 }
 
@@ -179,7 +168,7 @@ result<job_state> fal_dialect::read_follow_up(int status, const http::header_lis
     st.error_message = why.value_or("fal reported the run as failed (HTTP " + std::to_string(status) + ").");
     return st;
   }
-  auto o = json_object(body);
+  auto o = json_object_of(body, "fal");
   if (!o) return o.error();
   auto* video = o->if_contains("video");
   if (!video || !video->is_object())
@@ -205,7 +194,7 @@ std::optional<upstream_call> fal_dialect::remove(const std::string& upstream_id)
   auto [app, id] = split_id(upstream_id);
   upstream_call c;
   c.method = "PUT";
-  c.path = "/" + app + "/requests/" + encoded(id) + "/cancel";
+  c.path = "/" + app + "/requests/" + url_component(id) + "/cancel";
   return c;
 }
 

@@ -14,8 +14,6 @@
 #include "videogate/dialects/kie.hpp"
 
 #include <boost/json.hpp>
-#include <boost/url/encode.hpp>
-#include <boost/url/rfc/unreserved_chars.hpp>
 
 namespace json = boost::json;
 
@@ -25,8 +23,6 @@ namespace {
 
 bool is_veo_model(std::string_view m) { return m.starts_with("veo"); }
 bool is_sora_model(std::string_view m) { return m.starts_with("sora-2"); }
-
-std::string encoded(std::string_view s) { return boost::urls::encode(s, boost::urls::unreserved_chars); }
 
 std::int64_t code_of(const json::object& o) {
   auto* c = o.if_contains("code");
@@ -160,9 +156,9 @@ result<job_state> kie_dialect::read_created(const upstream_call& sent, int statu
 upstream_call kie_dialect::status(const std::string& upstream_id) const {
   upstream_call c;
   if (upstream_id.starts_with("veo:"))
-    c.path = "/api/v1/veo/record-info?taskId=" + encoded(upstream_id.substr(4));
+    c.path = "/api/v1/veo/record-info?taskId=" + url_component(upstream_id.substr(4));
   else
-    c.path = "/api/v1/jobs/recordInfo?taskId=" + encoded(upstream_id);
+    c.path = "/api/v1/jobs/recordInfo?taskId=" + url_component(upstream_id);
   return c;
 }
 

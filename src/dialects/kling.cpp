@@ -14,8 +14,6 @@
 #include "videogate/dialects/kling.hpp"
 
 #include <boost/json.hpp>
-#include <boost/url/encode.hpp>
-#include <boost/url/rfc/unreserved_chars.hpp>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -24,8 +22,6 @@ namespace json = boost::json;
 namespace videogate::dialects {
 
 namespace {
-
-std::string encoded(std::string_view s) { return boost::urls::encode(s, boost::urls::unreserved_chars); }
 
 std::string base64url(std::string_view bytes) {
   auto b = base64_encode(bytes);
@@ -160,7 +156,7 @@ result<job_state> kling_dialect::read_created(const upstream_call& sent, int sta
 upstream_call kling_dialect::status(const std::string& upstream_id) const {
   auto [family, id] = split_id(upstream_id);
   upstream_call c;
-  c.path = "/v1/videos/" + family + "/" + encoded(id);
+  c.path = "/v1/videos/" + family + "/" + url_component(id);
   return c;
 }
 

@@ -10,16 +10,12 @@
 #include "videogate/dialects/minimax.hpp"
 
 #include <boost/json.hpp>
-#include <boost/url/encode.hpp>
-#include <boost/url/rfc/unreserved_chars.hpp>
 
 namespace json = boost::json;
 
 namespace videogate::dialects {
 
 namespace {
-
-std::string encoded(std::string_view s) { return boost::urls::encode(s, boost::urls::unreserved_chars); }
 
 std::string text_of(const json::value* v) {
   if (!v) return {};
@@ -110,7 +106,7 @@ result<job_state> minimax_dialect::read_created(const upstream_call&, int status
 
 upstream_call minimax_dialect::status(const std::string& upstream_id) const {
   upstream_call c;
-  c.path = "/v1/query/video_generation?task_id=" + encoded(upstream_id);
+  c.path = "/v1/query/video_generation?task_id=" + url_component(upstream_id);
   return c;
 }
 
@@ -152,7 +148,7 @@ result<job_state> minimax_dialect::read_status(int status, const http::header_li
 
 upstream_call minimax_dialect::result_call(const std::string&, const job_state& st) const {
   upstream_call c;
-  c.path = "/v1/files/retrieve?file_id=" + encoded(st.result_ref);
+  c.path = "/v1/files/retrieve?file_id=" + url_component(st.result_ref);
   return c;
 }
 

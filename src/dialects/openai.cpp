@@ -1,8 +1,6 @@
 #include "videogate/dialects/openai.hpp"
 
 #include <boost/json.hpp>
-#include <boost/url/encode.hpp>
-#include <boost/url/rfc/unreserved_chars.hpp>
 
 #include <cmath>
 #include <random>
@@ -13,7 +11,6 @@ namespace videogate::dialects {
 
 namespace {
 
-std::string segment(const std::string& id) { return boost::urls::encode(id, boost::urls::unreserved_chars); }
 
 std::string make_boundary() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -159,7 +156,7 @@ result<job_state> openai_dialect::read_create(int status, const http::header_lis
 
 upstream_call openai_dialect::status(const std::string& upstream_id) const {
   upstream_call c;
-  c.path = "/v1/videos/" + segment(upstream_id);
+  c.path = "/v1/videos/" + url_component(upstream_id);
   return c;
 }
 
@@ -171,7 +168,7 @@ result<upstream_call> openai_dialect::content(const std::string& upstream_id, co
                                               const std::optional<std::string>&, const config::upstream_config&) const {
   upstream_call c;
   const char* name = v == content_variant::video ? "video" : v == content_variant::thumbnail ? "thumbnail" : "spritesheet";
-  c.path = "/v1/videos/" + segment(upstream_id) + "/content?variant=" + name;
+  c.path = "/v1/videos/" + url_component(upstream_id) + "/content?variant=" + name;
   return c;
 }
 
@@ -179,7 +176,7 @@ result<upstream_call> openai_dialect::remix(const std::string& upstream_id, cons
                                             const config::upstream_config&) const {
   upstream_call c;
   c.method = "POST";
-  c.path = "/v1/videos/" + segment(upstream_id) + "/remix";
+  c.path = "/v1/videos/" + url_component(upstream_id) + "/remix";
   c.headers.emplace_back("Content-Type", "application/json");
   json::object o;
   o["prompt"] = prompt;
@@ -190,7 +187,7 @@ result<upstream_call> openai_dialect::remix(const std::string& upstream_id, cons
 std::optional<upstream_call> openai_dialect::remove(const std::string& upstream_id) const {
   upstream_call c;
   c.method = "DELETE";
-  c.path = "/v1/videos/" + segment(upstream_id);
+  c.path = "/v1/videos/" + url_component(upstream_id);
   return c;
 }
 

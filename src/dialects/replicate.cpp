@@ -9,8 +9,6 @@
 #include "videogate/dialects/replicate.hpp"
 
 #include <boost/json.hpp>
-#include <boost/url/encode.hpp>
-#include <boost/url/rfc/unreserved_chars.hpp>
 
 #include <charconv>
 
@@ -34,13 +32,6 @@ input_names names_for(std::string_view model) {
   if (model.starts_with("kwaivgi/kling")) return {"duration", "start_image", false, false};
   if (model.starts_with("google/veo")) return {"duration", "image", false, false};
   return {"duration", "image", false, false};
-}
-
-result<json::object> json_object(std::string_view body) {
-  boost::system::error_code ec;
-  auto v = json::parse(body, ec);
-  if (ec || !v.is_object()) return fail(errc::bad_upstream_response, "Replicate answered with something that is not a JSON object.");
-  return std::move(v.as_object());
 }
 
 /// "Request was throttled. Your rate limit resets in ~30s." -> 30; the rate-limits page's
@@ -103,8 +94,6 @@ result<job_state> read_prediction(const json::object& o) {
   return st;
 }
 
-std::string encoded(std::string_view s) { return boost::urls::encode(s, boost::urls::unreserved_chars); }
-
 }  // namespace
 
 std::vector<int> replicate_dialect::allowed_durations(const config::upstream_config& up, const create_request& req) const {
@@ -130,7 +119,7 @@ result<upstream_call> replicate_dialect::create(const create_request& req, const
   in["aspect_ratio"] = aspect_of(req.size, names.aspect_words);
   if (auto& img = req.input_reference)
     // Replicate's file inputs take a URL or a data URL.
-    in[names.image] = !img->bytes.empty() ? "data:" + img->mime + ";base64," + base64_encode(img->bytes) : img->url;
+    in[names.image] = image_ref(*img);
   for (auto& [k, d] : up.defaults)
     if (!in.contains(k)) in[k] = default_json(d);
   if (auto m = merge_vendor_params(in, req.vendor_params, {"prompt", names.image, "webhook", "webhook_events_filter"}); !m)
@@ -151,7 +140,7 @@ result<upstream_call> replicate_dialect::create(const create_request& req, const
 
 result<job_state> replicate_dialect::read_create(int status, const http::header_list& headers, std::string_view body) const {
   if (status < 200 || status > 299) return classify(status, headers, body);
-  auto o = json_object(body);
+  auto o = json_object_of(body, "Replicate");
   if (!o) return o.error();
   return read_prediction(*o);
 }
@@ -163,13 +152,13 @@ result<job_state> replicate_dialect::read_created(const upstream_call&, int stat
 
 upstream_call replicate_dialect::status(const std::string& upstream_id) const {
   upstream_call c;
-  c.path = "/v1/predictions/" + encoded(upstream_id);
+  c.path = "/v1/predictions/" + url_component(upstream_id);
   return c;
 }
 
 result<job_state> replicate_dialect::read_status(int status, const http::header_list& headers, std::string_view body) const {
   if (status < 200 || status > 299) return classify(status, headers, body);
-  auto o = json_object(body);
+  auto o = json_object_of(body, "Replicate");
   if (!o) return o.error();
   return read_prediction(*o);
 }
@@ -187,7 +176,7 @@ result<upstream_call> replicate_dialect::remix(const std::string&, const std::st
 std::optional<upstream_call> replicate_dialect::remove(const std::string& upstream_id) const {
   upstream_call c;
   c.method = "POST";
-  c.path = "/v1/predictions/" + encoded(upstream_id) + "/cancel";
+  c.path = "/v1/predictions/" + url_component(upstream_id) + "/cancel";
   return c;
 }
 

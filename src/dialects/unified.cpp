@@ -1,8 +1,6 @@
 #include "videogate/dialects/unified.hpp"
 
 #include <boost/json.hpp>
-#include <boost/url/encode.hpp>
-#include <boost/url/rfc/unreserved_chars.hpp>
 
 namespace json = boost::json;
 
@@ -123,7 +121,7 @@ result<job_state> unified_dialect::read_create(int status, const http::header_li
 
 upstream_call unified_dialect::status(const std::string& upstream_id) const {
   upstream_call c;
-  c.path = "/v1/video/query?id=" + boost::urls::encode(upstream_id, boost::urls::unreserved_chars);
+  c.path = "/v1/video/query?id=" + url_component(upstream_id);
   c.headers.emplace_back("Accept", "application/json");
   return c;
 }

@@ -187,6 +187,9 @@ std::string aspect_of(const std::string& size, bool words = false);
 /// `1080p` for a long side of 1792 or more, else `720p`.
 std::string resolution_of(const std::string& size);
 
+/// `s` percent-encoded as one URL path segment or query value (RFC 3986 unreserved kept).
+std::string url_component(std::string_view s);
+
 /// The body as a JSON object, or bad_upstream_response naming `vendor`.
 result<boost::json::object> json_object_of(std::string_view body, std::string_view vendor);
 
