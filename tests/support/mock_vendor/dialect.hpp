@@ -160,6 +160,8 @@ struct vendor_state {
   std::string evil_url;  ///< the result URL of `evilurl-*` jobs (--evil-url)
   /// Queues a callback POST (set by the server; a no-op until then).
   std::function<void(outgoing_callback)> send_callback;
+  /// Characters (openai `POST /v1/videos/characters`), creation order (GET /_mock/characters).
+  std::vector<character> characters;
 };
 
 /// One upstream API family. Implementations are pure functions of the request and the

@@ -68,6 +68,18 @@ boost::json::object to_json(const job& j)
   return o;
 }
 
+boost::json::object to_json(const character& c)
+{
+  boost::json::object o;
+  o["id"] = c.id;
+  o["name"] = c.name;
+  o["key"] = c.key;
+  o["created_at"] = c.created_at;
+  o["video_size"] = c.video_size;
+  o["request_seq"] = c.request_seq;
+  return o;
+}
+
 std::int64_t unix_now()
 {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())

@@ -7,6 +7,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -57,6 +58,21 @@ struct job {
   /// `callBackUrl`); empty when the create named none.
   std::string callback_url;
 };
+
+/// A character made from an uploaded video (openai `POST /v1/videos/characters`), scoped to
+/// the key and dialect that made it like a job. Not a job: it has no time line.
+struct character {
+  std::string id;  ///< "char_…"
+  std::string key;
+  std::string dialect;
+  std::string name;
+  std::int64_t created_at = 0;    ///< unix seconds
+  std::size_t video_size = 0;     ///< bytes of the uploaded video
+  std::uint64_t request_seq = 0;  ///< `seq` of the logged request that made it (/_mock/requests)
+};
+
+/// One character as JSON (GET /_mock/characters).
+boost::json::object to_json(const character& c);
 
 /// All jobs of the process, keyed by id. Single-threaded: no locking.
 class job_store {

@@ -23,6 +23,7 @@ constexpr std::array<std::string_view, 5> durations{"4", "8", "12", "16", "20"};
 constexpr std::array<std::string_view, 4> sizes{"720x1280", "1280x720", "1024x1792", "1792x1024"};
 constexpr std::array<std::string_view, 6> styles{"thanksgiving", "comic", "news", "selfie", "nostalgic", "anime"};
 constexpr std::size_t max_prompt_chars = 32000;
+constexpr std::size_t max_character_name_chars = 80;
 constexpr int default_list_limit = 20;
 
 template <std::size_t N>
@@ -116,12 +117,50 @@ std::string_view sniff_image(std::string_view data)
   return {};
 }
 
-/// A create (or remix) request, from either encoding.
+/// Video type from the magic bytes, empty when not MP4, QuickTime or WebM.
+std::string_view sniff_video(std::string_view data)
+{
+  if (data.size() >= 8 && data.substr(4, 4) == "ftyp")
+    return data.substr(8, 4) == "qt  " ? "video/quicktime" : "video/mp4";
+  if (starts_with(data, "\x1A\x45\xDF\xA3") && data.substr(0, 64).find("webm") != std::string_view::npos)
+    return "video/webm";
+  return {};
+}
+
+/// An uploaded source video: not empty and an MP4, WebM or QuickTime file by its bytes.
+std::optional<reply> check_video_file(const form_part& f)
+{
+  if (f.data.empty())
+    return invalid_value("video", "The 'video' file is empty.");
+  if (sniff_video(f.data).empty())
+    return invalid_value("video", "The 'video' file is not an MP4, WebM or QuickTime video.");
+  return std::nullopt;
+}
+
+/// Unicode code points of UTF-8 text (bytes that do not continue a sequence).
+std::size_t code_points(std::string_view s)
+{
+  return static_cast<std::size_t>(
+    std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
+/// Which call a request body belongs to: each takes its own set of fields.
+enum class input_mode {
+  create,     ///< POST /v1/videos: every create field
+  remix,      ///< POST /v1/videos/{id}/remix: prompt
+  edit,       ///< POST /v1/videos/edits: prompt, video (file or id)
+  extension,  ///< POST /v1/videos/extensions: prompt, seconds, video (file or id)
+  character,  ///< POST /v1/videos/characters: name, video (file only; multipart only)
+};
+
+/// A create, remix, edit, extension or character request, from either encoding.
 struct create_input {
-  std::optional<std::string> model, prompt, seconds, size, style;
+  std::optional<std::string> model, prompt, seconds, size, style, name;
   std::optional<bool> watermark, is_private;
   std::optional<std::string> image_url, file_id;
   const form_part* image_file = nullptr;
+  std::optional<std::string> video_id;  ///< edit/extension source by id (`video[id]`, JSON `video.id`)
+  const form_part* video_file = nullptr;  ///< edit/extension/character source as an upload
 };
 
 std::optional<bool> parse_bool_text(std::string_view v)
@@ -133,7 +172,13 @@ std::optional<bool> parse_bool_text(std::string_view v)
   return std::nullopt;
 }
 
-std::optional<reply> read_json(const json::value& body, create_input& in, bool remix)
+/// Edits and extensions name their source video: an upload or an earlier job's id.
+bool takes_video(input_mode mode)
+{
+  return mode == input_mode::edit || mode == input_mode::extension || mode == input_mode::character;
+}
+
+std::optional<reply> read_json(const json::value& body, create_input& in, input_mode mode)
 {
   if (!body.is_object())
     return error_reply(http::status::bad_request, "The request body must be a JSON object.", "invalid_request_error",
@@ -160,9 +205,25 @@ std::optional<reply> read_json(const json::value& body, create_input& in, bool r
     std::optional<reply> err;
     if (key == "prompt")
       err = want_string(in.prompt);
-    else if (remix)
+    else if (mode == input_mode::remix)
       err = unknown_parameter(key);
-    else if (key == "model")
+    else if (mode == input_mode::edit || mode == input_mode::extension) {
+      if (key == "seconds" && mode == input_mode::extension)
+        err = want_string(in.seconds);
+      else if (key == "video") {
+        const json::string* id = nullptr;
+        if (v.is_object())
+          for (auto& [rk, rv] : v.as_object()) {
+            if (rk != "id")
+              return unknown_parameter("video." + std::string(rk));
+            id = rv.if_string();
+          }
+        if (id == nullptr)
+          return invalid_value(key, "Invalid type for 'video': expected an object with a string 'id'.");
+        in.video_id = std::string(*id);
+      } else
+        err = unknown_parameter(key);
+    } else if (key == "model")
       err = want_string(in.model);
     else if (key == "seconds")
       err = want_string(in.seconds);
@@ -193,7 +254,7 @@ std::optional<reply> read_json(const json::value& body, create_input& in, bool r
   return std::nullopt;
 }
 
-std::optional<reply> read_form(const std::vector<form_part>& parts, create_input& in, bool remix)
+std::optional<reply> read_form(const std::vector<form_part>& parts, create_input& in, input_mode mode)
 {
   std::vector<std::string_view> seen;
   for (auto& part : parts) {
@@ -203,11 +264,21 @@ std::optional<reply> read_form(const std::vector<form_part>& parts, create_input
     seen.push_back(name);
 
     const bool is_file = part.filename.has_value();
-    if (name == "input_reference" && !remix) {
+    if (name == "input_reference" && mode == input_mode::create) {
       if (!is_file)
         return invalid_value(name, "'input_reference' must be a file upload (or use input_reference[image_url]).");
       in.image_file = &part;
       continue;
+    }
+    if (takes_video(mode) && (name == "video" || name == "video[id]")) {
+      if (mode == input_mode::character && (name != "video" || !is_file))
+        return invalid_value("video", "'video' must be an uploaded video file.");
+      if (name == "video" && !is_file)
+        return invalid_value("video", "'video' must be a file upload (or use video[id]).");
+      if (name == "video") {
+        in.video_file = &part;
+        continue;
+      }
     }
     auto text = [&](std::optional<std::string>& out) -> std::optional<reply> {
       if (is_file)
@@ -222,11 +293,20 @@ std::optional<reply> read_form(const std::vector<form_part>& parts, create_input
       return std::nullopt;
     };
     std::optional<reply> err;
-    if (name == "prompt")
+    if (mode == input_mode::character)
+      err = name == "name" ? text(in.name) : unknown_parameter(name);
+    else if (name == "prompt")
       err = text(in.prompt);
-    else if (remix)
+    else if (mode == input_mode::remix)
       err = unknown_parameter(name);
-    else if (name == "model")
+    else if (mode == input_mode::edit || mode == input_mode::extension) {
+      if (name == "video[id]")
+        err = text(in.video_id);
+      else if (name == "seconds" && mode == input_mode::extension)
+        err = text(in.seconds);
+      else
+        err = unknown_parameter(name);
+    } else if (name == "model")
       err = text(in.model);
     else if (name == "seconds")
       err = text(in.seconds);
@@ -250,27 +330,36 @@ std::optional<reply> read_form(const std::vector<form_part>& parts, create_input
   return std::nullopt;
 }
 
-/// Reads the body of a create or remix in whichever encoding it came.
-std::optional<reply> read_input(const request_context& ctx, create_input& in, bool remix)
+/// Reads the body of a create, remix, edit, extension or character in whichever encoding it
+/// came (characters: multipart only).
+std::optional<reply> read_input(const request_context& ctx, create_input& in, input_mode mode)
 {
   if (!ctx.body_error.empty())
     return error_reply(http::status::bad_request, ctx.body_error, "invalid_request_error", std::nullopt,
                        "invalid_value");
+  if (ctx.json && mode == input_mode::character)
+    return invalid_value("video", "Characters take a multipart/form-data upload: send 'name' and the 'video' file.");
   if (ctx.json)
-    return read_json(*ctx.json, in, remix);
+    return read_json(*ctx.json, in, mode);
   if (ctx.form)
-    return read_form(*ctx.form, in, remix);
+    return read_form(*ctx.form, in, mode);
   return error_reply(http::status::unsupported_media_type,
                      "Unsupported Content-Type '" + std::string(ctx.req[http::field::content_type]) +
-                       "': send application/json or multipart/form-data.",
+                       (mode == input_mode::character ? "': send multipart/form-data."
+                                                      : "': send application/json or multipart/form-data."),
                      "invalid_request_error", std::nullopt, "unsupported_media_type");
+}
+
+reply missing_parameter(std::string_view name)
+{
+  return error_reply(http::status::bad_request, "Missing required parameter: '" + std::string(name) + "'.",
+                     "invalid_request_error", name, "missing_required_parameter");
 }
 
 std::optional<reply> check_prompt(const create_input& in)
 {
   if (!in.prompt)
-    return error_reply(http::status::bad_request, "Missing required parameter: 'prompt'.", "invalid_request_error",
-                       "prompt", "missing_required_parameter");
+    return missing_parameter("prompt");
   if (in.prompt->empty())
     return invalid_value("prompt", "Invalid 'prompt': empty string. Expected a string with minimum length 1.");
   if (in.prompt->size() > max_prompt_chars)
@@ -351,6 +440,12 @@ public:
 
   std::string_view name() const noexcept override { return dialect_name; }
 
+  /// The third segment of the POST routes that make a job (edits, extensions) or a character.
+  static bool is_create_route(std::string_view segment) noexcept
+  {
+    return segment == "edits" || segment == "extensions" || segment == "characters";
+  }
+
   bool owns(std::string_view path) const noexcept override
   {
     return path == "/v1/videos" || starts_with(path, "/v1/videos/");
@@ -362,6 +457,10 @@ public:
     const auto method = ctx.req.method();
     if (s.size() == 2 && method == http::verb::post)
       return route_kind::create;
+    // Edits, extensions and characters make something like a create: a faulted answer
+    // (made502-*, chaos 502/504/truncated) still leaves the job or character behind.
+    if (s.size() == 3 && is_create_route(s[2]))
+      return method == http::verb::post ? route_kind::create : route_kind::other;
     if (s.size() == 3 && method == http::verb::get)
       return route_kind::status;
     if (s.size() == 4 && s[3] == "remix" && method == http::verb::post)
@@ -417,13 +516,24 @@ public:
         return list(ctx);
       return method_not_allowed(ctx, "GET, POST");
     }
+    if (s.size() == 3 && is_create_route(s[2])) {
+      if (method == http::verb::post)
+        return s[2] == "edits"        ? derive(ctx, input_mode::edit)
+               : s[2] == "extensions" ? derive(ctx, input_mode::extension)
+                                      : create_character(ctx);
+      // GET /v1/videos/characters (no id) reads as a video id, as before: 404.
+      if (s[2] != "characters" || method != http::verb::get)
+        return method_not_allowed(ctx, "POST");
+    }
     if (s.size() == 3) {
       if (method == http::verb::get)
         return retrieve(ctx, s[2]);
       if (method == http::verb::delete_)
         return remove(ctx, s[2]);
-      return invalid_url(ctx);  // POST /v1/videos/edits and friends: not offered by this vendor
+      return invalid_url(ctx);
     }
+    if (s.size() == 4 && s[2] == "characters")
+      return method == http::verb::get ? get_character(ctx, s[3]) : method_not_allowed(ctx, "GET");
     if (s.size() == 4 && s[3] == "content")
       return method == http::verb::get ? content(ctx, s[2]) : method_not_allowed(ctx, "GET");
     if (s.size() == 4 && s[3] == "remix")
@@ -436,7 +546,7 @@ private:
   reply create(const request_context& ctx)
   {
     create_input in;
-    if (auto err = read_input(ctx, in, false))
+    if (auto err = read_input(ctx, in, input_mode::create))
       return std::move(*err);
     if (auto err = validate_create(in))
       return std::move(*err);
@@ -563,7 +673,7 @@ private:
     if (source == nullptr)
       return not_found_video(id);
     create_input in;
-    if (auto err = read_input(ctx, in, true))
+    if (auto err = read_input(ctx, in, input_mode::remix))
       return std::move(*err);
     if (auto err = check_prompt(in))
       return std::move(*err);
@@ -584,6 +694,114 @@ private:
     j.fail_at_end = ctx.key_fault == fault::fail_jobs;
     j.request["encoding"] = ctx.json ? "json" : "multipart";
     return json_reply(http::status::ok, video_object(state_.jobs.create(std::move(j))));
+  }
+
+  // POST /v1/videos/edits       {prompt, video: file | {id}}
+  // POST /v1/videos/extensions  {prompt, seconds, video: file | {id}}
+  // A new job from a completed video of this key, or from an uploaded video.
+  reply derive(const request_context& ctx, input_mode mode)
+  {
+    const bool extension = mode == input_mode::extension;
+    create_input in;
+    if (auto err = read_input(ctx, in, mode))
+      return std::move(*err);
+    if (auto err = check_prompt(in))
+      return std::move(*err);
+    if (!in.video_id && in.video_file == nullptr)
+      return missing_parameter("video");
+    if (in.video_id && in.video_file != nullptr)
+      return invalid_value("video", "Provide only one of a 'video' file or 'video[id]'.");
+    if (extension) {
+      if (!in.seconds)
+        return missing_parameter("seconds");
+      if (!one_of(*in.seconds, durations))
+        return invalid_value("seconds",
+                             "Invalid value: '" + *in.seconds + "'. Supported values are: " + quoted_list(durations) + ".");
+    }
+
+    job j;
+    j.model = "sora-2";
+    j.size = "720x1280";
+    j.seconds = "4";
+    if (in.video_id) {
+      const job* source = state_.jobs.find(*in.video_id, ctx.key, dialect_name);
+      if (source == nullptr)
+        return not_found_video(*in.video_id);
+      if (source->status != job_status::completed)
+        return invalid_value("video", "Video '" + *in.video_id + "' is not completed; only completed videos can be " +
+                                        (extension ? "extended." : "edited."));
+      j.model = source->model;
+      j.size = source->size;
+      j.seconds = source->seconds;
+      j.request[extension ? "extension_of" : "edit_of"] = source->id;
+    } else {
+      if (auto err = check_video_file(*in.video_file))
+        return std::move(*err);
+      const auto& f = *in.video_file;
+      j.request["source"] = {{"file", f.filename.value_or("")},
+                             {"content_type", f.content_type},
+                             {"size", f.data.size()},
+                             {"sniffed", sniff_video(f.data)}};
+    }
+    if (in.prompt->find("[reject]") != std::string::npos)
+      return moderation_blocked();
+
+    j.id = state_.jobs.new_id("video_");
+    j.key = ctx.key;
+    j.dialect = std::string(dialect_name);
+    j.prompt = *in.prompt;
+    j.fail_at_end = ctx.key_fault == fault::fail_jobs;
+    if (extension) {
+      j.seconds = *in.seconds;
+      j.request["extension_seconds"] = *in.seconds;
+    }
+    j.request["encoding"] = ctx.json ? "json" : "multipart";
+    return json_reply(http::status::ok, video_object(state_.jobs.create(std::move(j))));
+  }
+
+  // POST /v1/videos/characters  multipart {name, video: file}
+  reply create_character(const request_context& ctx)
+  {
+    create_input in;
+    if (auto err = read_input(ctx, in, input_mode::character))
+      return std::move(*err);
+    if (!in.name)
+      return missing_parameter("name");
+    if (in.name->empty())
+      return invalid_value("name", "Invalid 'name': empty string. Expected a string with minimum length 1.");
+    if (code_points(*in.name) > max_character_name_chars)
+      return invalid_value("name", "Invalid 'name': string too long. Expected a string with maximum length 80.");
+    if (in.video_file == nullptr)
+      return missing_parameter("video");
+    if (auto err = check_video_file(*in.video_file))
+      return std::move(*err);
+
+    character c;
+    c.id = state_.jobs.new_id("char_");
+    c.key = ctx.key;
+    c.dialect = std::string(dialect_name);
+    c.name = *in.name;
+    c.created_at = unix_now();
+    c.video_size = in.video_file->data.size();
+    state_.characters.push_back(std::move(c));
+    return json_reply(http::status::ok, character_object(state_.characters.back()));
+  }
+
+  // GET /v1/videos/characters/{id}: this key's character, not a poll.
+  reply get_character(const request_context& ctx, const std::string& id)
+  {
+    auto it = std::find_if(state_.characters.begin(), state_.characters.end(), [&](const character& c) {
+      return c.id == id && c.key == ctx.key && c.dialect == dialect_name;
+    });
+    if (it == state_.characters.end())
+      return error_reply(http::status::not_found, "Character with id '" + id + "' not found.", "invalid_request_error",
+                         "id", "not_found");
+    return json_reply(http::status::ok, character_object(*it));
+  }
+
+  static json::object character_object(const character& c)
+  {
+    return {{"id", c.id}, {"created_at", c.created_at}, {"name", c.name}};
   }
 
   vendor_state& state_;

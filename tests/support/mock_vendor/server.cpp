@@ -698,11 +698,15 @@ struct server::impl {
   }
 
   /// The dialect's answer. A job it makes is tagged with the request that made it, so a test
-  /// can count the jobs behind one Idempotency-Key even when the answer was lost.
+  /// can count the jobs behind one Idempotency-Key even when the answer was lost (a
+  /// character too).
   reply serve(dialect& owner, request_context& ctx, std::uint64_t seq)
   {
     const auto made_before = state_.jobs.created_count();
+    const auto characters_before = state_.characters.size();
     reply r = owner.handle(ctx);
+    if (state_.characters.size() > characters_before)
+      state_.characters.back().request_seq = seq;
     if (state_.jobs.created_count() != made_before) {
       if (job* j = state_.jobs.newest()) {
         j->request_seq = seq;
@@ -732,6 +736,7 @@ struct server::impl {
       log_.clear();
       next_seq_ = 1;
       state_.jobs.clear();
+      state_.characters.clear();
       callbacks_.clear();
       chaos_.reset();
       return json_reply(http::status::ok, {{"reset", true}});
@@ -769,6 +774,14 @@ struct server::impl {
       if (method != http::verb::get)
         return plain_error(http::status::method_not_allowed, "use GET");
       return json_reply(http::status::ok, state_.jobs.to_json());
+    }
+    if (s.size() == 2 && s[1] == "characters") {
+      if (method != http::verb::get)
+        return plain_error(http::status::method_not_allowed, "use GET");
+      json::array out;
+      for (const auto& c : state_.characters)
+        out.push_back(to_json(c));
+      return json_reply(http::status::ok, out);
     }
     if (s.size() == 4 && s[1] == "jobs" && (s[3] == "complete" || s[3] == "fail")) {
       if (method != http::verb::post)
