@@ -2,6 +2,7 @@
 
 #include "admin.hpp"
 #include "content.hpp"
+#include "derived.hpp"
 #include "health.hpp"
 #include "vendor_hooks.hpp"
 #include "models.hpp"
@@ -95,6 +96,19 @@ asio::awaitable<http::response> dispatch(gateway& g, http::request& req, context
       co_return method_not_allowed("GET, POST");
     }
     auto& id = seg[2];
+    // The calls that start from a video; no video id looks like these (ours begin `video_`).
+    if (seg.size() == 3 && (id == "edits" || id == "extensions" || id == "characters")) {
+      ctx.route = "/v1/videos/" + id;
+      if (m != "POST") co_return method_not_allowed("POST");
+      if (id == "edits") co_return co_await edit_video(g, req, ctx);
+      if (id == "extensions") co_return co_await extend_video(g, req, ctx);
+      co_return co_await create_character(g, req, ctx);
+    }
+    if (seg.size() == 4 && id == "characters") {
+      ctx.route = "/v1/videos/characters/{id}";
+      if (m != "GET") co_return method_not_allowed("GET");
+      co_return co_await get_character(g, seg[3], ctx);
+    }
     if (seg.size() == 3) {
       ctx.route = "/v1/videos/{id}";
       if (m == "GET") co_return co_await retrieve_video(g, id, ctx);

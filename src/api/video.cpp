@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <initializer_list>
 
 namespace json = boost::json;
 
@@ -18,6 +19,7 @@ constexpr std::array<std::string_view, 6> sizes = {"720x1280",  "1280x720",  "10
                                                    "1792x1024", "1080x1920", "1920x1080"};
 constexpr std::array<std::string_view, 6> styles = {"thanksgiving", "comic", "news", "selfie", "nostalgic", "anime"};
 constexpr std::size_t max_prompt_chars = 32000;
+constexpr std::size_t max_character_name_chars = 80;
 constexpr double max_shot_seconds = 3600;
 
 std::string lower_media_type(std::string_view ct) {
@@ -330,6 +332,164 @@ result<std::string> parse_remix(std::string_view content_type, std::string_view 
   auto n = utf8_chars(*prompt);
   if (n == 0 || n > max_prompt_chars) return bad("prompt", "'prompt' must be between 1 and 32000 characters.");
   return *prompt;
+}
+
+std::string sniff_video(std::string_view b) {
+  if (b.size() >= 12 && b.substr(4, 4) == "ftyp") {
+    auto brand = b.substr(8, 4);
+    // The same box opens HEIF/AVIF still images: those are pictures, not videos.
+    for (std::string_view image : {"avif", "avis", "heic", "heix", "heim", "heis", "hevc", "hevx", "mif1", "msf1"})
+      if (brand == image) return {};
+    return brand == "qt  " ? "video/quicktime" : "video/mp4";
+  }
+  // Old QuickTime files open with a movie atom rather than a file-type box.
+  if (b.size() >= 8)
+    for (std::string_view atom : {"moov", "mdat", "wide", "free"})
+      if (b.substr(4, 4) == atom) return "video/quicktime";
+  // WebM: an EBML header whose DocType is "webm" (a Matroska file says "matroska").
+  if (b.size() >= 4 && b.substr(0, 4) == std::string_view("\x1a\x45\xdf\xa3", 4) &&
+      b.substr(0, 64).find("webm") != std::string_view::npos)
+    return "video/webm";
+  return {};
+}
+
+namespace {
+
+/// A body of text fields and at most one `video` file, in either encoding, as the calls that
+/// start from a video send it. `allowed`: the text fields besides `video`/`video[id]`.
+struct video_form {
+  std::vector<std::pair<std::string, std::string>> fields;  ///< in order, each name once
+  std::optional<video_input> video;
+  bool json = false;
+};
+
+result<video_form> read_video_form(std::string_view content_type, std::string_view body,
+                                   std::initializer_list<std::string_view> allowed) {
+  auto t = lower_media_type(content_type);
+  video_form out;
+  auto known = [&](std::string_view k) { return std::find(allowed.begin(), allowed.end(), k) != allowed.end(); };
+  auto have = [&](std::string_view k) {
+    return std::any_of(out.fields.begin(), out.fields.end(), [&](auto& f) { return f.first == k; });
+  };
+  if (t == "application/json") {
+    out.json = true;
+    boost::system::error_code ec;
+    auto v = json::parse(body, ec);
+    if (ec) return bad("", "The request body is not valid JSON.");
+    if (!v.is_object()) return bad("", "The request body must be a JSON object.");
+    for (auto& kv : v.as_object()) {
+      std::string k(kv.key());
+      auto& x = kv.value();
+      if (k == "video") {
+        if (!x.is_object()) return bad("video", "'video' must be an object {\"id\": \"video_...\"} (upload a file with multipart/form-data).");
+        for (auto& f : x.as_object())
+          if (f.key() != "id")
+            return fail(errc::unknown_parameter, "Unknown parameter: 'video." + std::string(f.key()) + "'.", "video." + std::string(f.key()));
+        auto id = x.as_object().if_contains("id");
+        if (!id || !id->is_string() || id->as_string().empty()) return bad("video.id", "'video.id' must be a video id.");
+        out.video = video_input{};
+        out.video->id = std::string(id->as_string());
+        continue;
+      }
+      if (!known(k)) return fail(errc::unknown_parameter, "Unknown parameter: '" + k + "'.", k);
+      if (k == "seconds" && x.is_int64()) out.fields.emplace_back(k, std::to_string(x.as_int64()));
+      else if (!x.is_string()) return bad(k, "'" + k + "' must be a string.");
+      else out.fields.emplace_back(k, std::string(x.as_string()));
+    }
+    return out;
+  }
+  if (t != "multipart/form-data")
+    return fail(errc::unsupported_media_type,
+                "Unsupported Content-Type '" + std::string(content_type) + "': send multipart/form-data or application/json.");
+  auto boundary = http::multipart_boundary(content_type);
+  if (!boundary) return bad("", "The multipart/form-data Content-Type has no valid boundary.");
+  auto parts = http::parse_multipart(body, *boundary);
+  if (!parts) return parts.error();
+  for (auto& p : *parts) {
+    auto& k = p.name;
+    if (k == "video" || k == "video[id]") {
+      if (out.video) return bad("video", "'video' was given more than once.");
+      out.video = video_input{};
+      if (k == "video[id]") {
+        if (p.filename) return bad(k, "'video[id]' must be a text field, not a file.");
+        if (p.data.empty()) return bad(k, "'video[id]' must be a video id.");
+        out.video->id = std::string(p.data);
+        continue;
+      }
+      if (!p.filename) return bad("video", "'video' must be a video file (or send 'video[id]' with a video id).");
+      out.video->mime = sniff_video(p.data);
+      if (out.video->mime.empty()) return bad("video", "'video' must be an MP4, WebM or QuickTime video.");
+      out.video->bytes = std::string(p.data);
+      out.video->filename = *p.filename;
+      continue;
+    }
+    if (!known(k)) return fail(errc::unknown_parameter, "Unknown parameter: '" + k + "'.", k);
+    if (p.filename) return bad(k, "'" + k + "' must be a text field, not a file.");
+    if (have(k)) return bad(k, "'" + k + "' was given more than once.");
+    out.fields.emplace_back(k, std::string(p.data));
+  }
+  return out;
+}
+
+std::optional<std::string> field_of(const video_form& f, std::string_view name) {
+  for (auto& [k, v] : f.fields)
+    if (k == name) return v;
+  return std::nullopt;
+}
+
+}  // namespace
+
+result<derive_request> parse_derive(derive_request::kind what, std::string_view content_type, std::string_view body) {
+  bool extension = what == derive_request::kind::extension;
+  auto form = extension ? read_video_form(content_type, body, {"prompt", "seconds", "model"})
+                        : read_video_form(content_type, body, {"prompt", "model"});
+  if (!form) return form.error();
+  derive_request r;
+  r.what = what;
+  auto prompt = field_of(*form, "prompt");
+  if (!prompt) return fail(errc::missing_required_parameter, "Missing required parameter: 'prompt'.", "prompt");
+  if (auto n = utf8_chars(*prompt); n == 0 || n > max_prompt_chars)
+    return bad("prompt", "'prompt' must be between 1 and 32000 characters.");
+  r.prompt = std::move(*prompt);
+  if (!form->video) return fail(errc::missing_required_parameter, "Missing required parameter: 'video'.", "video");
+  r.video = std::move(*form->video);
+  if (auto m = field_of(*form, "model")) {
+    if (m->empty()) return bad("model", "'model' must not be empty.");
+    if (!r.video.id.empty())
+      return bad("model", "'model' applies to an uploaded video only: a video id goes to the upstream that made it.");
+    r.model = std::move(*m);
+    r.model_given = true;
+  }
+  if (extension) {
+    auto s = field_of(*form, "seconds");
+    if (!s) return fail(errc::missing_required_parameter, "Missing required parameter: 'seconds'.", "seconds");
+    int v = 0;
+    auto [p, ec] = std::from_chars(s->data(), s->data() + s->size(), v);
+    if (ec != std::errc{} || p != s->data() + s->size() || v <= 0 || s->size() > 4)
+      return bad("seconds", "Invalid value for 'seconds': '" + *s + "'. It must be a whole number of seconds, such as '8'.");
+    r.seconds = std::move(*s);
+  }
+  return r;
+}
+
+result<character_request> parse_character(std::string_view content_type, std::string_view body) {
+  auto form = read_video_form(content_type, body, {"name", "model"});
+  if (!form) return form.error();
+  character_request r;
+  auto name = field_of(*form, "name");
+  if (!name) return fail(errc::missing_required_parameter, "Missing required parameter: 'name'.", "name");
+  if (auto n = utf8_chars(*name); n == 0 || n > max_character_name_chars)
+    return bad("name", "'name' must be between 1 and 80 characters.");
+  r.name = std::move(*name);
+  if (auto m = field_of(*form, "model")) {
+    if (m->empty()) return bad("model", "'model' must not be empty.");
+    r.model = std::move(*m);
+  }
+  if (!form->video) return fail(errc::missing_required_parameter, "Missing required parameter: 'video'.", "video");
+  if (!form->video->id.empty())
+    return bad("video", "'video' must be an uploaded video file (multipart/form-data): a character is made from an upload.");
+  r.video = std::move(*form->video);
+  return r;
 }
 
 std::string video_json(const jobs::job_record& j) {

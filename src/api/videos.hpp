@@ -1,6 +1,6 @@
 #pragma once
-/// @file The video resource's handlers (DESIGN §1): create, retrieve, list, delete, remix.
-/// The content download is in content.hpp.
+/// @file The video resource's handlers (DESIGN §1): create, retrieve, list, delete.
+/// The content download is in content.hpp; remix, edits, extensions and characters in derived.hpp.
 
 #include "context.hpp"
 
@@ -19,7 +19,5 @@ boost::asio::awaitable<http::response> retrieve_video(gateway& g, const std::str
 boost::asio::awaitable<http::response> list_videos(gateway& g, const boost::urls::url_view& u, context& ctx);
 // DELETE /v1/videos/{id}
 boost::asio::awaitable<http::response> delete_video(gateway& g, const std::string& id, context& ctx);
-// POST /v1/videos/{id}/remix
-boost::asio::awaitable<http::response> remix_video(gateway& g, const std::string& id, http::request& req, context& ctx);
 
 }  // namespace videogate::api

@@ -370,6 +370,35 @@ result<job_state> dialect::read_follow_up(int, const http::header_list&, std::st
 
 std::optional<std::string> dialect::callback_job_id(std::string_view, const std::string&) const { return std::nullopt; }
 
+namespace {
+/// The 400 for a call this dialect does not offer: nothing is sent.
+error not_offered(const config::upstream_config& up, config::dialect_kind k, std::string_view call, std::string param) {
+  return fail(errc::unsupported_value,
+              "Video " + std::string(call) + " are not available: upstream '" + up.name + "' (" + config::to_string(k) +
+                  " dialect) has no " + std::string(call) + " call; they need an openai-dialect upstream.",
+              std::move(param));
+}
+}  // namespace
+
+result<upstream_call> dialect::derive(const derive_request& req, const std::string&, const config::upstream_config& up,
+                                      const std::string&) const {
+  return not_offered(up, kind(), req.what == derive_request::kind::edit ? "edits" : "extensions", "video");
+}
+
+result<upstream_call> dialect::create_character(const character_request&, const config::upstream_config& up) const {
+  return not_offered(up, kind(), "characters", "video");
+}
+
+result<upstream_call> dialect::character(const std::string&, const config::upstream_config& up) const {
+  return not_offered(up, kind(), "characters", "character_id");
+}
+
+result<character_state> dialect::read_character(int status, const http::header_list& headers,
+                                                std::string_view body) const {
+  if (status < 200 || status > 299) return classify_http_error(status, headers, body);
+  return fail(errc::bad_upstream_response, "This dialect has no characters.");
+}
+
 result<void> merge_vendor_params(json::object& target, const std::optional<std::string>& vendor_params,
                                  std::initializer_list<std::string_view> forbidden) {
   if (!vendor_params) return {};

@@ -74,6 +74,7 @@ result<job_state> read_video(int status, const http::header_list& headers, std::
     if (sec->is_string()) s.seconds = std::string(sec->as_string());
     else if (sec->is_int64()) s.seconds = std::to_string(sec->as_int64());
   }
+  if (auto sz = o.if_contains("size"); sz && sz->is_string()) s.size = std::string(sz->as_string());
   s.created_at = unix_seconds(o.if_contains("created_at"));
   s.completed_at = unix_seconds(o.if_contains("completed_at"));
   s.expires_at = unix_seconds(o.if_contains("expires_at"));
@@ -188,6 +189,67 @@ std::optional<upstream_call> openai_dialect::remove(const std::string& upstream_
   upstream_call c;
   c.method = "DELETE";
   c.path = "/v1/videos/" + url_component(upstream_id);
+  return c;
+}
+
+result<upstream_call> openai_dialect::derive(const derive_request& req, const std::string& source_id,
+                                             const config::upstream_config& up, const std::string& seconds) const {
+  bool extension = req.what == derive_request::kind::extension;
+  upstream_call c;
+  c.method = "POST";
+  c.path = extension ? "/v1/videos/extensions" : "/v1/videos/edits";
+  // An upload can only go as multipart; a video id goes in the upstream's own encoding.
+  if (up.format == config::request_format::multipart || source_id.empty()) {
+    form_builder f(make_boundary());
+    f.field("prompt", req.prompt);
+    if (extension) f.field("seconds", seconds);
+    if (source_id.empty())
+      f.file("video", req.video.filename.empty() ? "video" : req.video.filename, req.video.mime, req.video.bytes);
+    else
+      f.field("video[id]", source_id);
+    c.headers.emplace_back("Content-Type", f.content_type());
+    c.body = f.finish();
+  } else {
+    json::object o;
+    o["prompt"] = req.prompt;
+    if (extension) o["seconds"] = seconds;
+    o["video"] = json::object{{"id", source_id}};
+    c.headers.emplace_back("Content-Type", "application/json");
+    c.body = json::serialize(o);
+  }
+  return c;
+}
+
+result<upstream_call> openai_dialect::create_character(const character_request& req, const config::upstream_config&) const {
+  upstream_call c;
+  c.method = "POST";
+  c.path = "/v1/videos/characters";
+  form_builder f(make_boundary());
+  f.field("name", req.name);
+  f.file("video", req.video.filename.empty() ? "video" : req.video.filename, req.video.mime, req.video.bytes);
+  c.headers.emplace_back("Content-Type", f.content_type());
+  c.body = f.finish();
+  return c;
+}
+
+result<upstream_call> openai_dialect::character(const std::string& upstream_id, const config::upstream_config&) const {
+  upstream_call c;
+  c.path = "/v1/videos/characters/" + url_component(upstream_id);
+  return c;
+}
+
+result<character_state> openai_dialect::read_character(int status, const http::header_list& headers,
+                                                       std::string_view body) const {
+  if (status < 200 || status > 299) return classify_http_error(status, headers, body);
+  auto o = json_object_of(body, "The upstream");
+  if (!o) return o.error();
+  auto id = o->if_contains("id");
+  if (!id || !id->is_string() || id->as_string().empty())
+    return fail(errc::bad_upstream_response, "The upstream's answer has no character id.");
+  character_state c;
+  c.upstream_id = std::string(id->as_string());
+  c.created_at = unix_seconds(o->if_contains("created_at")).value_or(0);
+  if (auto n = o->if_contains("name"); n && n->is_string()) c.name = std::string(n->as_string());
   return c;
 }
 

@@ -16,6 +16,9 @@ namespace {
 
 constexpr std::string_view id_prefix = "video_";
 constexpr std::uint8_t token_version = 1;
+// The kind is inside the signed payload: a character id relabelled `video_` fails the tag.
+constexpr std::string_view character_prefix = "char_";
+constexpr std::uint8_t character_version = 2;
 constexpr std::size_t tag_size = 16;  // HMAC-SHA256 truncated to 128 bits
 constexpr std::size_t max_id_length = 200;
 constexpr std::size_t max_field_length = 255;
@@ -117,9 +120,21 @@ id_codec::id_codec(std::string secret) : secret_(std::move(secret)) {
   if (secret_.empty()) throw std::invalid_argument("id codec: the ids secret must not be empty");
 }
 
-std::optional<std::string> id_codec::seal(const id_fields& f) const {
+std::optional<std::string> id_codec::seal(const id_fields& f) const { return seal_as(f, token_version, id_prefix); }
+
+std::optional<id_fields> id_codec::open(std::string_view id) const { return open_as(id, token_version, id_prefix); }
+
+std::optional<std::string> id_codec::seal_character(const id_fields& f) const {
+  return seal_as(f, character_version, character_prefix);
+}
+
+std::optional<id_fields> id_codec::open_character(std::string_view id) const {
+  return open_as(id, character_version, character_prefix);
+}
+
+std::optional<std::string> id_codec::seal_as(const id_fields& f, std::uint8_t version, std::string_view prefix) const {
   std::string token;
-  token.push_back(static_cast<char>(token_version));
+  token.push_back(static_cast<char>(version));
   for (const std::string* field : {&f.upstream, &f.key_fp, &f.upstream_id, &f.client}) {
     if (field->size() > max_field_length) return std::nullopt;
     token.push_back(static_cast<char>(field->size()));
@@ -128,18 +143,18 @@ std::optional<std::string> id_codec::seal(const id_fields& f) const {
   const auto tag = hmac_sha256(secret_, token);
   token.append(reinterpret_cast<const char*>(tag.data()), tag_size);
 
-  std::string id(id_prefix);
+  std::string id(prefix);
   id += base64url_encode(token);
   if (id.size() > max_id_length) return std::nullopt;
   return id;
 }
 
-std::optional<id_fields> id_codec::open(std::string_view id) const {
-  if (id.size() > max_id_length || id.substr(0, id_prefix.size()) != id_prefix) return std::nullopt;
-  const auto token = base64url_decode(id.substr(id_prefix.size()));
+std::optional<id_fields> id_codec::open_as(std::string_view id, std::uint8_t version, std::string_view prefix) const {
+  if (id.size() > max_id_length || id.substr(0, prefix.size()) != prefix) return std::nullopt;
+  const auto token = base64url_decode(id.substr(prefix.size()));
   // version + four length bytes + tag, at the least
   if (!token || token->size() < 1 + 4 + tag_size) return std::nullopt;
-  if (static_cast<std::uint8_t>((*token)[0]) != token_version) return std::nullopt;
+  if (static_cast<std::uint8_t>((*token)[0]) != version) return std::nullopt;
 
   const std::string_view payload = std::string_view(*token).substr(0, token->size() - tag_size);
   const std::string_view tag = std::string_view(*token).substr(payload.size());

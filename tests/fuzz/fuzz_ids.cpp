@@ -11,6 +11,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static const videogate::jobs::id_codec codec("fuzz-secret-0123456789abcdef");
   std::string_view in(reinterpret_cast<const char*>(data), size);
   (void)codec.open(in);
+  (void)codec.open_character(in);
   // Four fields cut from the input at its first three 0x00 bytes.
   std::string f[4];
   std::size_t k = 0;
@@ -22,6 +23,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (auto id = codec.seal(fields)) {
     auto back = codec.open(*id);
     if (!back || back->upstream != f[0] || back->key_fp != f[1] || back->upstream_id != f[2] || back->client != f[3])
+      __builtin_trap();
+    // The same fields as a character: its own kind of id, which never opens as a video's.
+    auto character = codec.seal_character(fields);
+    if (!character || codec.open(*character) || codec.open_character(*id) || !codec.open_character(*character))
       __builtin_trap();
   }
   return 0;

@@ -48,5 +48,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!(data[0] & 0x80) && r->upstream_id.empty()) __builtin_trap();  // a job we could never poll
   }
   if (!r && r.error().message.empty()) __builtin_trap();
+  // A character answer (only the openai dialect has them): an id, or an error that says why.
+  auto c = d.read_character(status, headers, body);
+  if (c && c->upstream_id.empty()) __builtin_trap();
+  if (!c && c.error().message.empty()) __builtin_trap();
   return 0;
 }

@@ -42,6 +42,36 @@ struct create_request {
   std::optional<std::string> vendor_params;
 };
 
+/// The video an edit, an extension or a character starts from: an upload, or one of our
+/// video ids (`video[id]`).
+struct video_input {
+  std::string bytes;     ///< uploaded file content (empty when `id`)
+  std::string mime;      ///< sniffed from the bytes: video/mp4 | video/webm | video/quicktime
+  std::string filename;
+  std::string id;        ///< a videogate video id; the vendor's own id replaces it on the way out
+};
+
+/// `POST /v1/videos/edits` and `POST /v1/videos/extensions`: a new job from a video.
+struct derive_request {
+  enum class kind { edit, extension };
+  kind what = kind::edit;
+  std::string prompt;
+  /// Extensions: the new segment's length as asked (required); edits: none.
+  std::optional<std::string> seconds;
+  /// Routes an uploaded source like a create's model (an extension to the OpenAI shape);
+  /// a video id routes by the job that made it.
+  std::string model = "sora-2";
+  bool model_given = false;
+  video_input video;
+};
+
+/// `POST /v1/videos/characters`: a vendor object made from an uploaded video.
+struct character_request {
+  std::string name;
+  std::string model = "sora-2";  ///< routes the upload, as for a create
+  video_input video;
+};
+
 /// `GET /v1/videos/{id}/content?variant=`.
 enum class content_variant { video, thumbnail, spritesheet };
 

@@ -40,6 +40,7 @@ struct job_state {
   std::string status = "queued";  ///< queued | in_progress | completed | failed
   int progress = 0;
   std::optional<std::string> seconds;
+  std::optional<std::string> size;  ///< what the vendor says it makes (edits of an upload have no size asked)
   std::optional<std::int64_t> created_at, completed_at, expires_at;
   std::optional<std::string> error_code, error_message;
   std::optional<std::string> content_url;
@@ -59,6 +60,13 @@ struct create_extras {
   /// An image the client uploaded, served by the gateway at this URL (`/media/{token}`) for
   /// vendors that take image URLs only; empty: not served.
   std::string image_url;
+};
+
+/// What a vendor says about a character (`POST/GET /v1/videos/characters`).
+struct character_state {
+  std::string upstream_id;  ///< the vendor's character id
+  std::int64_t created_at = 0;
+  std::optional<std::string> name;
 };
 
 using videogate::content_variant;
@@ -104,6 +112,17 @@ class dialect {
                                         const config::upstream_config& up) const = 0;
   virtual result<upstream_call> remix(const std::string& upstream_id, const std::string& prompt,
                                       const config::upstream_config& up) const = 0;
+  /// An edit or extension (`req.what`). `source_id`: the vendor's own id of the source video
+  /// (empty when `req.video` is an upload); `seconds`: an extension's picked length. Default:
+  /// 400 unsupported_value naming the upstream and the call (nothing is sent).
+  virtual result<upstream_call> derive(const derive_request& req, const std::string& source_id,
+                                       const config::upstream_config& up, const std::string& seconds) const;
+  /// Makes a character from an uploaded video. Default: unsupported, as derive.
+  virtual result<upstream_call> create_character(const character_request& req, const config::upstream_config& up) const;
+  /// Fetches a character by the vendor's id. Default: unsupported, as derive.
+  virtual result<upstream_call> character(const std::string& upstream_id, const config::upstream_config& up) const;
+  /// Reads the answer to create_character or character.
+  virtual result<character_state> read_character(int status, const http::header_list& headers, std::string_view body) const;
   /// nullopt: the vendor has no delete call (the gateway just forgets the job).
   virtual std::optional<upstream_call> remove(const std::string& upstream_id) const = 0;
 };

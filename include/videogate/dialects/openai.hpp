@@ -20,6 +20,11 @@ class openai_dialect final : public dialect {
   result<upstream_call> remix(const std::string& upstream_id, const std::string& prompt,
                               const config::upstream_config& up) const override;
   std::optional<upstream_call> remove(const std::string& upstream_id) const override;
+  result<upstream_call> derive(const derive_request& req, const std::string& source_id, const config::upstream_config& up,
+                               const std::string& seconds) const override;
+  result<upstream_call> create_character(const character_request& req, const config::upstream_config& up) const override;
+  result<upstream_call> character(const std::string& upstream_id, const config::upstream_config& up) const override;
+  result<character_state> read_character(int status, const http::header_list& headers, std::string_view body) const override;
 };
 
 }  // namespace videogate::dialects

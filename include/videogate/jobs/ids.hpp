@@ -2,6 +2,7 @@
 /// @file Self-routing video ids (DESIGN §4): `video_` + base64url(payload || HMAC-SHA256 tag).
 /// Pure functions of their inputs and the secret; safe from any thread.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,8 +30,15 @@ class id_codec {
   std::optional<std::string> seal(const id_fields& f) const;
   /// nullopt for anything malformed, forged or tampered (constant-time tag compare).
   std::optional<id_fields> open(std::string_view id) const;
+  /// Character ids (`char_…`): the same fields, sealed as another kind, so that neither kind
+  /// of id ever opens as the other.
+  std::optional<std::string> seal_character(const id_fields& f) const;
+  std::optional<id_fields> open_character(std::string_view id) const;
 
  private:
+  std::optional<std::string> seal_as(const id_fields& f, std::uint8_t version, std::string_view prefix) const;
+  std::optional<id_fields> open_as(std::string_view id, std::uint8_t version, std::string_view prefix) const;
+
   std::string secret_;
 };
 

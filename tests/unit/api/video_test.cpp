@@ -614,6 +614,424 @@ TEST(ParseRemix, Errors) {
   EXPECT_EQ(media.error().code, errc::unsupported_media_type);
 }
 
+// --- sniff_video --------------------------------------------------------------------------
+
+const std::string quicktime_bytes = "\0\0\0\x14" "ftypqt  \0\0\0\0qt  "s;
+const std::string old_quicktime_bytes = "\0\0\0\x08" "wide\0\0\0\0mdat"s;
+// An EBML header with DocType "webm" (and one with "matroska").
+const std::string webm_bytes =
+    "\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\xf2\x81\x04\x42\xf3\x81\x08\x42\x82\x84webm"
+    "\x42\x87\x81\x02\x42\x85\x81\x02"s;
+const std::string matroska_bytes =
+    "\x1a\x45\xdf\xa3\xa3\x42\x86\x81\x01\x42\xf7\x81\x01\x42\xf2\x81\x04\x42\xf3\x81\x08\x42\x82\x88matroska"
+    "\x42\x87\x81\x04\x42\x85\x81\x02"s;
+
+TEST(SniffVideo, MagicBytes) {
+  EXPECT_EQ(sniff_video(mp4_bytes), "video/mp4");
+  EXPECT_EQ(sniff_video("\0\0\0\x18" "ftypM4V \0\0\0\0"s), "video/mp4");
+  EXPECT_EQ(sniff_video(quicktime_bytes), "video/quicktime");
+  EXPECT_EQ(sniff_video(old_quicktime_bytes), "video/quicktime");
+  for (auto atom : {"moov", "mdat", "wide", "free"}) {
+    SCOPED_TRACE(atom);
+    EXPECT_EQ(sniff_video("\0\0\0\x08"s + atom), "video/quicktime");
+  }
+  EXPECT_EQ(sniff_video(webm_bytes), "video/webm");
+  EXPECT_EQ(sniff_video(matroska_bytes), "") << "a Matroska file is not WebM";
+}
+
+TEST(SniffVideo, NotAVideo) {
+  EXPECT_EQ(sniff_video(""), "");
+  EXPECT_EQ(sniff_video(png_bytes), "");
+  EXPECT_EQ(sniff_video(jpeg_bytes), "");
+  EXPECT_EQ(sniff_video(webp_bytes), "");
+  EXPECT_EQ(sniff_video(gif_bytes), "");
+  EXPECT_EQ(sniff_video("\0\0\0\x20" "ftyp"s), "");         // a file-type box with no brand
+  EXPECT_EQ(sniff_video("\0\0\0\x20" "ftypiso"s), "");      // 11 bytes: a brand cut short
+  EXPECT_EQ(sniff_video("\0\0\0\x08" "moo"s), "");          // too short for an atom name
+  EXPECT_EQ(sniff_video("\0\0\0\x08" "skip"s), "");         // not one of the atoms we read
+  EXPECT_EQ(sniff_video("ftyp\0\0\0\0isom"s), "");          // ftyp at the wrong offset
+  EXPECT_EQ(sniff_video("\x1a\x45\xdf\xa3"s), "");          // EBML without a DocType
+  EXPECT_EQ(sniff_video("webm webm webm"), "");             // the word without the EBML magic
+  EXPECT_EQ(sniff_video("\x1a\x45\xdf" "webm"s), "");       // EBML magic cut short
+  // HEIF and AVIF still images open with the same file-type box as MP4.
+  EXPECT_EQ(sniff_video("\0\0\0\x1c" "ftypavif\0\0\0\0"s), "");
+  EXPECT_EQ(sniff_video("\0\0\0\x1c" "ftypheic\0\0\0\0"s), "");
+  EXPECT_EQ(sniff_video("\0\0\0\x1c" "ftypmif1\0\0\0\0"s), "");
+}
+
+TEST(SniffVideo, WebmDocTypeMustBeInTheFirst64Bytes) {
+  const std::string ebml = "\x1a\x45\xdf\xa3"s;
+  EXPECT_EQ(sniff_video(ebml + std::string(56, '\0') + "webm"), "video/webm");  // bytes 60..63
+  EXPECT_EQ(sniff_video(ebml + std::string(57, '\0') + "webm"), "");            // ends at byte 64
+}
+
+TEST(SniffVideo, TheBundledFixtures) {
+  EXPECT_EQ(sniff_video(read_fixture("sample.mp4")), "video/mp4");
+  EXPECT_EQ(sniff_video(read_fixture("reference.png")), "");
+  EXPECT_EQ(sniff_video(read_fixture("thumbnail.webp")), "");
+  EXPECT_EQ(sniff_video(read_fixture("spritesheet.jpg")), "");
+}
+
+// --- parse_derive: multipart --------------------------------------------------------------
+
+constexpr auto edit_kind = derive_request::kind::edit;
+constexpr auto extension_kind = derive_request::kind::extension;
+
+result<derive_request> derive_form(derive_request::kind k, const form& f) {
+  return parse_derive(k, form::content_type(), f.body());
+}
+result<derive_request> derive_json(derive_request::kind k, const std::string& body) {
+  return parse_derive(k, "application/json", body);
+}
+
+TEST(ParseDeriveMultipart, EditOfAnUpload) {
+  auto r = derive_form(edit_kind, form().field("prompt", "Make it snow").file("video", "clip.mp4", "video/mp4", mp4_bytes));
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->what, edit_kind);
+  EXPECT_EQ(r->prompt, "Make it snow");
+  EXPECT_FALSE(r->seconds.has_value());
+  EXPECT_EQ(r->model, "sora-2");
+  EXPECT_FALSE(r->model_given);
+  EXPECT_EQ(r->video.bytes, mp4_bytes);
+  EXPECT_EQ(r->video.mime, "video/mp4");
+  EXPECT_EQ(r->video.filename, "clip.mp4");
+  EXPECT_TRUE(r->video.id.empty());
+}
+
+TEST(ParseDeriveMultipart, TheMimeIsSniffedNotDeclared) {
+  const std::pair<const std::string*, const char*> cases[] = {
+      {&mp4_bytes, "video/mp4"}, {&quicktime_bytes, "video/quicktime"}, {&old_quicktime_bytes, "video/quicktime"},
+      {&webm_bytes, "video/webm"}};
+  for (auto [bytes, mime] : cases) {
+    SCOPED_TRACE(mime);
+    auto r = derive_form(edit_kind, form().field("prompt", "p").file("video", "x.bin", "application/octet-stream", *bytes));
+    ASSERT_TRUE(r.has_value()) << r.error().message;
+    EXPECT_EQ(r->video.mime, mime);
+    EXPECT_EQ(r->video.bytes, *bytes);
+  }
+}
+
+TEST(ParseDeriveMultipart, UploadWithAModel) {
+  auto r = derive_form(edit_kind, form().field("prompt", "p").field("model", "sora-2-pro").file("video", "c.mp4", "video/mp4", mp4_bytes));
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->model, "sora-2-pro");
+  EXPECT_TRUE(r->model_given);
+  // Order does not matter: the model may come after the file.
+  auto after = derive_form(extension_kind, form()
+                                               .field("prompt", "p")
+                                               .file("video", "c.mp4", "video/mp4", mp4_bytes)
+                                               .field("seconds", "4")
+                                               .field("model", "sora-2-pro"));
+  ASSERT_TRUE(after.has_value()) << after.error().message;
+  EXPECT_EQ(after->model, "sora-2-pro");
+  EXPECT_TRUE(after->model_given);
+}
+
+TEST(ParseDeriveMultipart, EditOfAVideoId) {
+  auto r = derive_form(edit_kind, form().field("prompt", "p").field("video[id]", "video_abc123"));
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->video.id, "video_abc123");
+  EXPECT_TRUE(r->video.bytes.empty());
+  EXPECT_TRUE(r->video.mime.empty());
+  EXPECT_TRUE(r->video.filename.empty());
+  EXPECT_EQ(r->model, "sora-2");
+  EXPECT_FALSE(r->model_given);
+}
+
+TEST(ParseDeriveMultipart, ExtensionOfAVideoId) {
+  auto r = derive_form(extension_kind, form().field("video[id]", "video_abc123").field("prompt", "Keep going").field("seconds", "8"));
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->what, extension_kind);
+  EXPECT_EQ(r->prompt, "Keep going");
+  EXPECT_EQ(r->seconds, "8");
+  EXPECT_EQ(r->video.id, "video_abc123");
+}
+
+TEST(ParseDeriveMultipart, ExtensionSecondsIsAWholeNumber) {
+  for (auto s : {"1", "4", "12", "20", "9999"}) {
+    SCOPED_TRACE(s);
+    auto r = derive_form(extension_kind, form().field("prompt", "p").field("video[id]", "video_1").field("seconds", s));
+    ASSERT_TRUE(r.has_value()) << r.error().message;
+    EXPECT_EQ(r->seconds, s);
+  }
+  for (auto s : {"", "0", "-4", "8.5", "8s", " 8", "+8", "abc", "10000", "99999999999"}) {
+    SCOPED_TRACE(s);
+    EXPECT_PARSE_ERROR(derive_form(extension_kind, form().field("prompt", "p").field("video[id]", "video_1").field("seconds", s)),
+                       errc::invalid_value, "seconds");
+  }
+}
+
+TEST(ParseDeriveMultipart, ExtensionNeedsSeconds) {
+  EXPECT_PARSE_ERROR(derive_form(extension_kind, form().field("prompt", "p").field("video[id]", "video_1")),
+                     errc::missing_required_parameter, "seconds");
+}
+
+TEST(ParseDeriveMultipart, EditTakesNoSeconds) {
+  EXPECT_PARSE_ERROR(derive_form(edit_kind, form().field("prompt", "p").field("video[id]", "video_1").field("seconds", "8")),
+                     errc::unknown_parameter, "seconds");
+}
+
+TEST(ParseDeriveMultipart, ModelOnlyWithAnUpload) {
+  EXPECT_PARSE_ERROR(derive_form(edit_kind, form().field("prompt", "p").field("video[id]", "video_1").field("model", "sora-2")),
+                     errc::invalid_value, "model");
+  EXPECT_PARSE_ERROR(derive_form(edit_kind, form().field("prompt", "p").field("model", "").file("video", "c.mp4", "video/mp4", mp4_bytes)),
+                     errc::invalid_value, "model");
+}
+
+TEST(ParseDeriveMultipart, MissingPromptOrVideo) {
+  EXPECT_PARSE_ERROR(derive_form(edit_kind, form().file("video", "c.mp4", "video/mp4", mp4_bytes)),
+                     errc::missing_required_parameter, "prompt");
+  EXPECT_PARSE_ERROR(derive_form(edit_kind, form().field("prompt", "p")), errc::missing_required_parameter, "video");
+  EXPECT_PARSE_ERROR(derive_form(extension_kind, form().field("prompt", "p").field("seconds", "8")),
+                     errc::missing_required_parameter, "video");
+}
+
+TEST(ParseDeriveMultipart, PromptLengthInCharacters) {
+  auto with = [](const std::string& prompt) {
+    return derive_form(edit_kind, form().field("prompt", prompt).field("video[id]", "video_1"));
+  };
+  EXPECT_PARSE_ERROR(with(""), errc::invalid_value, "prompt");
+  EXPECT_TRUE(with(std::string(32000, 'a')).has_value());
+  EXPECT_PARSE_ERROR(with(std::string(32001, 'a')), errc::invalid_value, "prompt");
+  std::string cats;
+  for (int i = 0; i < 32000; ++i) cats += "猫";  // 96000 bytes, 32000 characters
+  EXPECT_TRUE(with(cats).has_value());
+  EXPECT_PARSE_ERROR(with(cats + "猫"), errc::invalid_value, "prompt");
+}
+
+TEST(ParseDeriveMultipart, UnknownFieldsAreNamed) {
+  for (auto name : {"size", "style", "input_reference", "video[url]", "video_id", "name"}) {
+    SCOPED_TRACE(name);
+    EXPECT_PARSE_ERROR(derive_form(edit_kind, form().field("prompt", "p").field("video[id]", "video_1").field(name, "x")),
+                       errc::unknown_parameter, name);
+  }
+  EXPECT_PARSE_ERROR(derive_form(edit_kind, form().field("prompt", "p").field("video[id]", "video_1").file("input_reference", "a.png", "image/png", png_bytes)),
+                     errc::unknown_parameter, "input_reference");
+}
+
+TEST(ParseDeriveMultipart, DuplicateFields) {
+  EXPECT_PARSE_ERROR(derive_form(edit_kind, form().field("prompt", "a").field("prompt", "b").field("video[id]", "video_1")),
+                     errc::invalid_value, "prompt");
+  EXPECT_PARSE_ERROR(derive_form(extension_kind, form().field("prompt", "a").field("video[id]", "video_1").field("seconds", "4").field("seconds", "8")),
+                     errc::invalid_value, "seconds");
+  EXPECT_PARSE_ERROR(derive_form(edit_kind, form().field("prompt", "a").file("video", "a.mp4", "video/mp4", mp4_bytes).field("model", "x").field("model", "y")),
+                     errc::invalid_value, "model");
+  EXPECT_PARSE_ERROR(derive_form(edit_kind, form()
+                                                .field("prompt", "a")
+                                                .file("video", "a.mp4", "video/mp4", mp4_bytes)
+                                                .file("video", "b.mp4", "video/mp4", mp4_bytes)),
+                     errc::invalid_value, "video");
+  EXPECT_PARSE_ERROR(derive_form(edit_kind, form().field("prompt", "a").field("video[id]", "video_1").field("video[id]", "video_2")),
+                     errc::invalid_value, "video");
+}
+
+TEST(ParseDeriveMultipart, AFileAndAnIdAreOneTooMany) {
+  EXPECT_PARSE_ERROR(derive_form(edit_kind, form().field("prompt", "a").file("video", "a.mp4", "video/mp4", mp4_bytes).field("video[id]", "video_1")),
+                     errc::invalid_value, "video");
+  EXPECT_PARSE_ERROR(derive_form(edit_kind, form().field("prompt", "a").field("video[id]", "video_1").file("video", "a.mp4", "video/mp4", mp4_bytes)),
+                     errc::invalid_value, "video");
+}
+
+TEST(ParseDeriveMultipart, VideoMustBeAVideoFile) {
+  EXPECT_PARSE_ERROR(derive_form(edit_kind, form().field("prompt", "p").file("video", "a.png", "video/mp4", png_bytes)),
+                     errc::invalid_value, "video");
+  EXPECT_PARSE_ERROR(derive_form(edit_kind, form().field("prompt", "p").file("video", "m.mkv", "video/x-matroska", matroska_bytes)),
+                     errc::invalid_value, "video");
+  EXPECT_PARSE_ERROR(derive_form(edit_kind, form().field("prompt", "p").file("video", "empty.mp4", "video/mp4", "")),
+                     errc::invalid_value, "video");
+  // A `video` text field (an id belongs in video[id]).
+  EXPECT_PARSE_ERROR(derive_form(edit_kind, form().field("prompt", "p").field("video", "video_1")), errc::invalid_value, "video");
+  // video[id] must be a non-empty text field.
+  EXPECT_PARSE_ERROR(derive_form(edit_kind, form().field("prompt", "p").file("video[id]", "id.txt", "text/plain", "video_1")),
+                     errc::invalid_value, "video[id]");
+  EXPECT_PARSE_ERROR(derive_form(edit_kind, form().field("prompt", "p").field("video[id]", "")), errc::invalid_value, "video[id]");
+}
+
+TEST(ParseDeriveMultipart, TextFieldSentAsAFile) {
+  EXPECT_PARSE_ERROR(derive_form(edit_kind, form().file("prompt", "p.txt", "text/plain", "hello").field("video[id]", "video_1")),
+                     errc::invalid_value, "prompt");
+  EXPECT_PARSE_ERROR(derive_form(extension_kind, form().field("prompt", "p").field("video[id]", "video_1").file("seconds", "s.txt", "text/plain", "8")),
+                     errc::invalid_value, "seconds");
+}
+
+TEST(ParseDeriveMultipart, BinaryVideoBytesSurviveIntact) {
+  std::string bytes = mp4_bytes;
+  for (int i = 0; i < 256; ++i) bytes += static_cast<char>(i);
+  bytes += "\r\n--not-the-boundary\r\n";
+  auto r = derive_form(edit_kind, form().field("prompt", "p").file("video", "a.mp4", "video/mp4", bytes));
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->video.bytes, bytes);
+}
+
+// --- parse_derive: JSON and content types -------------------------------------------------
+
+TEST(ParseDeriveJson, EditOfAVideoId) {
+  auto r = derive_json(edit_kind, R"({"prompt":"Make it snow 猫","video":{"id":"video_abc123"}})");
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->what, edit_kind);
+  EXPECT_EQ(r->prompt, "Make it snow 猫");
+  EXPECT_EQ(r->video.id, "video_abc123");
+  EXPECT_TRUE(r->video.bytes.empty());
+  EXPECT_FALSE(r->seconds.has_value());
+  EXPECT_FALSE(r->model_given);
+}
+
+TEST(ParseDeriveJson, ExtensionSecondsAsAStringOrAnInteger) {
+  for (auto s : {R"("8")", "8"}) {
+    SCOPED_TRACE(s);
+    auto r = derive_json(extension_kind, R"({"prompt":"p","seconds":)" + std::string(s) + R"(,"video":{"id":"video_1"}})");
+    ASSERT_TRUE(r.has_value()) << r.error().message;
+    EXPECT_EQ(r->what, extension_kind);
+    EXPECT_EQ(r->seconds, "8");
+  }
+  for (auto s : {"8.5", "8.0", "0", "-8", "true", "null", R"("")", R"("eight")", "[8]", "18446744073709551615"}) {
+    SCOPED_TRACE(s);
+    EXPECT_PARSE_ERROR(derive_json(extension_kind, R"({"prompt":"p","seconds":)" + std::string(s) + R"(,"video":{"id":"video_1"}})"),
+                       errc::invalid_value, "seconds");
+  }
+  EXPECT_PARSE_ERROR(derive_json(extension_kind, R"({"prompt":"p","video":{"id":"video_1"}})"),
+                     errc::missing_required_parameter, "seconds");
+  EXPECT_PARSE_ERROR(derive_json(edit_kind, R"({"prompt":"p","seconds":"8","video":{"id":"video_1"}})"),
+                     errc::unknown_parameter, "seconds");
+}
+
+TEST(ParseDeriveJson, VideoIsAnObjectWithAnId) {
+  for (auto v : {R"("video_1")", "null", "7", R"(["video_1"])", "true"}) {
+    SCOPED_TRACE(v);
+    EXPECT_PARSE_ERROR(derive_json(edit_kind, R"({"prompt":"p","video":)" + std::string(v) + "}"), errc::invalid_value, "video");
+  }
+  for (auto v : {"{}", R"({"id":""})", R"({"id":7})", R"({"id":null})", R"({"id":{"id":"video_1"}})"}) {
+    SCOPED_TRACE(v);
+    EXPECT_PARSE_ERROR(derive_json(edit_kind, R"({"prompt":"p","video":)" + std::string(v) + "}"), errc::invalid_value,
+                       "video.id");
+  }
+  EXPECT_PARSE_ERROR(derive_json(edit_kind, R"({"prompt":"p","video":{"id":"video_1","url":"https://x/a.mp4"}})"),
+                     errc::unknown_parameter, "video.url");
+  EXPECT_PARSE_ERROR(derive_json(edit_kind, R"({"prompt":"p","video":{"file_id":"file_1"}})"), errc::unknown_parameter,
+                     "video.file_id");
+}
+
+TEST(ParseDeriveJson, MissingAndBadFields) {
+  EXPECT_PARSE_ERROR(derive_json(edit_kind, R"({"video":{"id":"video_1"}})"), errc::missing_required_parameter, "prompt");
+  EXPECT_PARSE_ERROR(derive_json(edit_kind, R"({"prompt":"p"})"), errc::missing_required_parameter, "video");
+  EXPECT_PARSE_ERROR(derive_json(edit_kind, R"({"prompt":"","video":{"id":"video_1"}})"), errc::invalid_value, "prompt");
+  EXPECT_PARSE_ERROR(derive_json(edit_kind, R"({"prompt":7,"video":{"id":"video_1"}})"), errc::invalid_value, "prompt");
+  EXPECT_PARSE_ERROR(derive_json(edit_kind, R"({"prompt":"p","video":{"id":"video_1"},"size":"720x1280"})"),
+                     errc::unknown_parameter, "size");
+  EXPECT_PARSE_ERROR(derive_json(extension_kind, R"({"prompt":"p","seconds":"8","video":{"id":"video_1"},"video_id":"x"})"),
+                     errc::unknown_parameter, "video_id");
+  // JSON can only name a video by id, and a video id is routed by the job that made it.
+  EXPECT_PARSE_ERROR(derive_json(edit_kind, R"({"prompt":"p","model":"sora-2-pro","video":{"id":"video_1"}})"),
+                     errc::invalid_value, "model");
+  EXPECT_PARSE_ERROR(derive_json(edit_kind, R"({"prompt":"p","model":5,"video":{"id":"video_1"}})"), errc::invalid_value,
+                     "model");
+}
+
+TEST(ParseDeriveJson, MalformedBodies) {
+  for (auto body : {"{", "", "[]", R"("prompt")", "null"}) {
+    SCOPED_TRACE(body);
+    EXPECT_PARSE_ERROR(derive_json(edit_kind, body), errc::invalid_value, "");
+  }
+}
+
+TEST(ParseDerive, ContentTypes) {
+  const std::string body = R"({"prompt":"p","video":{"id":"video_1"}})";
+  for (auto ct : {"Application/JSON", "application/json; charset=utf-8"}) {
+    SCOPED_TRACE(ct);
+    auto r = parse_derive(edit_kind, ct, body);
+    ASSERT_TRUE(r.has_value()) << r.error().message;
+    EXPECT_EQ(r->video.id, "video_1");
+  }
+  for (auto ct : {"text/plain", "application/x-www-form-urlencoded", "", "application/jsonx", "video/mp4",
+                  "multipart/mixed; boundary=x"}) {
+    SCOPED_TRACE(ct);
+    EXPECT_PARSE_ERROR(parse_derive(extension_kind, ct, body), errc::unsupported_media_type, "");
+  }
+  EXPECT_PARSE_ERROR(parse_derive(edit_kind, "multipart/form-data", form().field("prompt", "p").body()), errc::invalid_value, "");
+  std::string truncated = form().field("prompt", "p").field("video[id]", "video_1").body();
+  truncated.resize(truncated.size() - 10);
+  EXPECT_PARSE_ERROR(parse_derive(edit_kind, form::content_type(), truncated), errc::invalid_value, "");
+}
+
+// --- parse_character ----------------------------------------------------------------------
+
+result<character_request> character_form(const form& f) { return parse_character(form::content_type(), f.body()); }
+
+TEST(ParseCharacter, NameAndAnUpload) {
+  auto r = character_form(form().field("name", "Mochi the cat").file("video", "mochi.webm", "video/webm", webm_bytes));
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->name, "Mochi the cat");
+  EXPECT_EQ(r->model, "sora-2");
+  EXPECT_EQ(r->video.bytes, webm_bytes);
+  EXPECT_EQ(r->video.mime, "video/webm");
+  EXPECT_EQ(r->video.filename, "mochi.webm");
+  EXPECT_TRUE(r->video.id.empty());
+}
+
+TEST(ParseCharacter, WithAModel) {
+  auto r = character_form(form().file("video", "c.mov", "video/quicktime", quicktime_bytes).field("model", "sora-2-pro").field("name", "x"));
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->model, "sora-2-pro");
+  EXPECT_EQ(r->video.mime, "video/quicktime");
+  EXPECT_PARSE_ERROR(character_form(form().field("name", "x").field("model", "").file("video", "c.mp4", "video/mp4", mp4_bytes)),
+                     errc::invalid_value, "model");
+}
+
+TEST(ParseCharacter, NameIsOneTo80Characters) {
+  auto with = [](const std::string& name) {
+    return character_form(form().field("name", name).file("video", "c.mp4", "video/mp4", mp4_bytes));
+  };
+  EXPECT_TRUE(with("x").has_value());
+  EXPECT_TRUE(with(std::string(80, 'a')).has_value());
+  EXPECT_PARSE_ERROR(with(std::string(81, 'a')), errc::invalid_value, "name");
+  EXPECT_PARSE_ERROR(with(""), errc::invalid_value, "name");
+  std::string cats;
+  for (int i = 0; i < 80; ++i) cats += "猫";  // 240 bytes, 80 characters
+  auto r = with(cats);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->name, cats);
+  EXPECT_PARSE_ERROR(with(cats + "猫"), errc::invalid_value, "name");
+  EXPECT_PARSE_ERROR(character_form(form().file("video", "c.mp4", "video/mp4", mp4_bytes)), errc::missing_required_parameter,
+                     "name");
+}
+
+TEST(ParseCharacter, TheVideoMustBeAnUpload) {
+  EXPECT_PARSE_ERROR(character_form(form().field("name", "x")), errc::missing_required_parameter, "video");
+  EXPECT_PARSE_ERROR(character_form(form().field("name", "x").field("video[id]", "video_1")), errc::invalid_value, "video");
+  EXPECT_PARSE_ERROR(character_form(form().field("name", "x").field("video", "video_1")), errc::invalid_value, "video");
+  EXPECT_PARSE_ERROR(character_form(form().field("name", "x").file("video", "a.png", "image/png", png_bytes)),
+                     errc::invalid_value, "video");
+  EXPECT_PARSE_ERROR(parse_character("application/json", R"({"name":"x","video":{"id":"video_1"}})"), errc::invalid_value,
+                     "video");
+  EXPECT_PARSE_ERROR(parse_character("application/json", R"({"name":"x"})"), errc::missing_required_parameter, "video");
+}
+
+TEST(ParseCharacter, UnknownAndDuplicateFields) {
+  for (auto name : {"prompt", "seconds", "size", "description"}) {
+    SCOPED_TRACE(name);
+    EXPECT_PARSE_ERROR(character_form(form().field("name", "x").file("video", "c.mp4", "video/mp4", mp4_bytes).field(name, "v")),
+                       errc::unknown_parameter, name);
+  }
+  EXPECT_PARSE_ERROR(parse_character("application/json", R"({"name":"x","prompt":"p"})"), errc::unknown_parameter, "prompt");
+  EXPECT_PARSE_ERROR(character_form(form().field("name", "x").field("name", "y").file("video", "c.mp4", "video/mp4", mp4_bytes)),
+                     errc::invalid_value, "name");
+  EXPECT_PARSE_ERROR(character_form(form()
+                                        .field("name", "x")
+                                        .file("video", "a.mp4", "video/mp4", mp4_bytes)
+                                        .file("video", "b.mp4", "video/mp4", mp4_bytes)),
+                     errc::invalid_value, "video");
+  EXPECT_PARSE_ERROR(character_form(form().file("name", "n.txt", "text/plain", "x").file("video", "c.mp4", "video/mp4", mp4_bytes)),
+                     errc::invalid_value, "name");
+}
+
+TEST(ParseCharacter, ContentTypes) {
+  for (auto ct : {"text/plain", "", "video/mp4"}) {
+    SCOPED_TRACE(ct);
+    EXPECT_PARSE_ERROR(parse_character(ct, form().field("name", "x").body()), errc::unsupported_media_type, "");
+  }
+  EXPECT_PARSE_ERROR(parse_character("multipart/form-data", form().field("name", "x").body()), errc::invalid_value, "");
+}
+
 // --- video_json ---------------------------------------------------------------------------
 
 jobs::job_record sample_job() {

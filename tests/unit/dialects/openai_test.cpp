@@ -418,6 +418,21 @@ TEST(OpenAiReadStatus, SecondsAsAnInteger) {
   EXPECT_EQ(r->seconds, "12");
 }
 
+TEST(OpenAiReadStatus, SizeIsReadFromTheVideo) {
+  auto r = status_of(video_with(R"("status":"queued","size":"1792x1024")"));
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->size, "1792x1024");
+  auto created = oai.read_create(200, {}, seed001_response);
+  ASSERT_TRUE(created.has_value()) << created.error().message;
+  EXPECT_EQ(created->size, "1280x720");
+  for (auto extra : {R"("status":"queued")", R"("status":"queued","size":null)", R"("status":"queued","size":1280)"}) {
+    SCOPED_TRACE(extra);
+    auto n = status_of(video_with(extra));
+    ASSERT_TRUE(n.has_value()) << n.error().message;
+    EXPECT_EQ(n->size, std::nullopt);
+  }
+}
+
 TEST(OpenAiReadStatus, FailedJobCarriesCodeAndMessage) {
   auto r = status_of(video_with(
       R"("status":"failed","progress":0,"error":{"code":"moderation_blocked","message":"Your request was blocked by our moderation system."})"));
@@ -885,6 +900,199 @@ TEST(OpenAiCalls, Delete) {
   EXPECT_EQ(c->method, "DELETE");
   EXPECT_EQ(c->path, "/v1/videos/video_1");
   EXPECT_EQ(oai.remove("a/b")->path, "/v1/videos/a%2Fb");
+}
+
+// --- edits, extensions and characters ---------------------------------------------------
+
+const std::string mov_bytes = "\0\0\0\x14" "ftypqt  \0\0\0\0qt  "s;
+
+api::derive_request derive_of(api::derive_request::kind k, std::string prompt = "Make it snow 猫") {
+  api::derive_request r;
+  r.what = k;
+  r.prompt = std::move(prompt);
+  if (k == api::derive_request::kind::extension) r.seconds = "10";  // as asked; the call sends the picked length
+  return r;
+}
+
+/// `r` with an uploaded QuickTime video carrying every byte value.
+api::derive_request with_upload(api::derive_request r, std::string filename = "clip.mov") {
+  r.video.bytes = mov_bytes;
+  for (int i = 0; i < 256; ++i) r.video.bytes += static_cast<char>(i);
+  r.video.mime = "video/quicktime";
+  r.video.filename = std::move(filename);
+  return r;
+}
+
+constexpr auto edit_kind = api::derive_request::kind::edit;
+constexpr auto extension_kind = api::derive_request::kind::extension;
+
+TEST(OpenAiDerive, EditOfAVideoIdAsJson) {
+  auto req = derive_of(edit_kind);
+  req.video.id = "video_gateway_id";  // the gateway's id never goes upstream: source_id does
+  auto c = oai.derive(req, "video_68f0823", upstream(config::request_format::json), "8");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->method, "POST");
+  EXPECT_EQ(c->path, "/v1/videos/edits");
+  EXPECT_TRUE(c->absolute_url.empty());
+  expect_no_key(*c, "sk-test-key-1");
+  auto o = read_json(*c);
+  EXPECT_EQ(o, (json::object{{"prompt", "Make it snow 猫"}, {"video", json::object{{"id", "video_68f0823"}}}}));
+}
+
+TEST(OpenAiDerive, ExtensionOfAVideoIdAsJson) {
+  auto c = oai.derive(derive_of(extension_kind), "video_68f0823", upstream(config::request_format::json), "12");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->method, "POST");
+  EXPECT_EQ(c->path, "/v1/videos/extensions");
+  auto o = read_json(*c);
+  EXPECT_EQ(o, (json::object{
+                   {"prompt", "Make it snow 猫"}, {"seconds", "12"}, {"video", json::object{{"id", "video_68f0823"}}}}));
+}
+
+TEST(OpenAiDerive, EditOfAVideoIdAsMultipart) {
+  auto c = oai.derive(derive_of(edit_kind), "video_68f0823", upstream(), "8");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->method, "POST");
+  EXPECT_EQ(c->path, "/v1/videos/edits");
+  expect_no_key(*c, "sk-test-key-1");
+  auto f = read_form(*c);
+  EXPECT_EQ(f.names(), (std::vector<std::string>{"prompt", "video[id]"}));
+  EXPECT_EQ(f.text("prompt"), "Make it snow 猫");
+  EXPECT_EQ(f.text("video[id]"), "video_68f0823");
+  EXPECT_FALSE(f.find("video[id]")->filename.has_value());
+}
+
+TEST(OpenAiDerive, ExtensionOfAVideoIdAsMultipart) {
+  auto c = oai.derive(derive_of(extension_kind), "video_68f0823", upstream(), "12");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->path, "/v1/videos/extensions");
+  auto f = read_form(*c);
+  EXPECT_EQ(f.names(), (std::vector<std::string>{"prompt", "seconds", "video[id]"}));
+  EXPECT_EQ(f.text("seconds"), "12");
+  EXPECT_EQ(f.text("video[id]"), "video_68f0823");
+}
+
+TEST(OpenAiDerive, AnUploadIsAlwaysMultipart) {
+  for (auto fmt : {config::request_format::multipart, config::request_format::json}) {
+    SCOPED_TRACE(fmt == config::request_format::json ? "json upstream" : "multipart upstream");
+    auto req = with_upload(derive_of(edit_kind));
+    auto c = oai.derive(req, "", upstream(fmt), "8");
+    ASSERT_TRUE(c.has_value()) << c.error().message;
+    EXPECT_EQ(c->method, "POST");
+    EXPECT_EQ(c->path, "/v1/videos/edits");
+    expect_no_key(*c, "sk-test-key-1");
+    auto f = read_form(*c);
+    EXPECT_EQ(f.names(), (std::vector<std::string>{"prompt", "video"}));
+    EXPECT_EQ(f.text("prompt"), "Make it snow 猫");
+    auto file = f.find("video");
+    ASSERT_NE(file, nullptr);
+    ASSERT_TRUE(file->filename.has_value());
+    EXPECT_EQ(*file->filename, "clip.mov");
+    EXPECT_EQ(file->content_type, "video/quicktime");
+    EXPECT_EQ(std::string(file->data), req.video.bytes);
+
+    auto ext = oai.derive(with_upload(derive_of(extension_kind)), "", upstream(fmt), "16");
+    ASSERT_TRUE(ext.has_value()) << ext.error().message;
+    EXPECT_EQ(ext->path, "/v1/videos/extensions");
+    auto g = read_form(*ext);
+    EXPECT_EQ(g.names(), (std::vector<std::string>{"prompt", "seconds", "video"}));
+    EXPECT_EQ(g.text("seconds"), "16");
+    EXPECT_EQ(std::string(g.find("video")->data), req.video.bytes);
+  }
+}
+
+TEST(OpenAiDerive, UploadFilenameIsSanitisedOrDefaulted) {
+  auto none = oai.derive(with_upload(derive_of(edit_kind), ""), "", upstream(), "8");
+  ASSERT_TRUE(none.has_value());
+  auto f = read_form(*none);
+  ASSERT_NE(f.find("video"), nullptr);
+  EXPECT_EQ(f.find("video")->filename, "video");
+  auto quoted = oai.derive(with_upload(derive_of(edit_kind), "a\"b\r\n.mov"), "", upstream(), "8");
+  ASSERT_TRUE(quoted.has_value());
+  auto g = read_form(*quoted);
+  ASSERT_NE(g.find("video"), nullptr);
+  EXPECT_EQ(g.find("video")->filename, "a_b__.mov");
+}
+
+TEST(OpenAiCharacters, CreateIsAMultipartUpload) {
+  api::character_request req;
+  req.name = "Mochi \"the\" cat 猫";
+  req.model = "sora-2-pro";
+  req.video = with_upload(derive_of(edit_kind), "mochi.mov").video;
+  for (auto fmt : {config::request_format::multipart, config::request_format::json}) {
+    auto c = oai.create_character(req, upstream(fmt));
+    ASSERT_TRUE(c.has_value()) << c.error().message;
+    EXPECT_EQ(c->method, "POST");
+    EXPECT_EQ(c->path, "/v1/videos/characters");
+    EXPECT_TRUE(c->absolute_url.empty());
+    expect_no_key(*c, "sk-test-key-1");
+    auto f = read_form(*c);
+    EXPECT_EQ(f.names(), (std::vector<std::string>{"name", "video"}));
+    EXPECT_EQ(f.text("name"), "Mochi \"the\" cat 猫");
+    auto file = f.find("video");
+    ASSERT_NE(file, nullptr);
+    EXPECT_EQ(file->filename, "mochi.mov");
+    EXPECT_EQ(file->content_type, "video/quicktime");
+    EXPECT_EQ(std::string(file->data), req.video.bytes);
+  }
+}
+
+TEST(OpenAiCharacters, GetByTheVendorsIdPercentEncoded) {
+  auto c = oai.character("char_68f0823", upstream());
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->method, "GET");
+  EXPECT_EQ(c->path, "/v1/videos/characters/char_68f0823");
+  EXPECT_TRUE(c->body.empty());
+  EXPECT_TRUE(c->absolute_url.empty());
+  EXPECT_EQ(oai.character("a/b", upstream())->path, "/v1/videos/characters/a%2Fb");
+  EXPECT_EQ(oai.character("../x?y#z", upstream())->path, "/v1/videos/characters/..%2Fx%3Fy%23z");
+}
+
+TEST(OpenAiCharacters, ReadTheAnswer) {
+  auto r = oai.read_character(200, {}, R"({"id":"char_abc","object":"character","created_at":1760592434,"name":"Mochi"})");
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->upstream_id, "char_abc");
+  EXPECT_EQ(r->created_at, 1760592434);
+  EXPECT_EQ(r->name, "Mochi");
+
+  auto bare = oai.read_character(201, {}, R"({"id":"char_abc"})");
+  ASSERT_TRUE(bare.has_value()) << bare.error().message;
+  EXPECT_EQ(bare->upstream_id, "char_abc");
+  EXPECT_EQ(bare->created_at, 0);
+  EXPECT_EQ(bare->name, std::nullopt);
+
+  auto ms = oai.read_character(200, {}, R"({"id":"char_abc","created_at":1760592434000,"name":7})");
+  ASSERT_TRUE(ms.has_value()) << ms.error().message;
+  EXPECT_EQ(ms->created_at, 1760592434);
+  EXPECT_EQ(ms->name, std::nullopt) << "a name that is not a string is dropped";
+}
+
+TEST(OpenAiCharacters, AnswerWithoutAnIdIsABadUpstreamResponse) {
+  for (auto body : {R"({"name":"Mochi"})", R"({"id":""})", R"({"id":42})", R"({"id":null})", "[]", "", "<html>ok</html>",
+                    R"("char_abc")", "{\"id\":\"char_abc\""}) {
+    SCOPED_TRACE(body);
+    auto r = oai.read_character(200, {}, body);
+    ASSERT_TRUE(r.has_error());
+    EXPECT_EQ(r.error().code, errc::bad_upstream_response) << r.error().message;
+  }
+}
+
+TEST(OpenAiCharacters, HttpErrorsAreClassified) {
+  auto gone = oai.read_character(404, {}, R"({"error":{"message":"Character not found"}})");
+  ASSERT_TRUE(gone.has_error());
+  EXPECT_EQ(gone.error().code, errc::not_found);
+  auto auth = oai.read_character(401, {}, R"({"error":{"message":"Incorrect API key provided"}})");
+  ASSERT_TRUE(auth.has_error());
+  EXPECT_EQ(auth.error().code, errc::upstream_auth);
+  auto limited = oai.read_character(429, {{"Retry-After", "7"}}, R"({"error":{"message":"Rate limit reached"}})");
+  ASSERT_TRUE(limited.has_error());
+  EXPECT_EQ(limited.error().code, errc::upstream_rate_limited);
+  EXPECT_EQ(limited.error().retry_after_s, 7);
+  EXPECT_EQ(limited.error().upstream_status, 429);
+  // A body that looks like a character never turns an HTTP error into a success.
+  auto down = oai.read_character(503, {}, R"({"id":"char_abc","name":"Mochi"})");
+  ASSERT_TRUE(down.has_error());
+  EXPECT_EQ(down.error().code, errc::upstream_unavailable);
 }
 
 // --- classify_http_error ----------------------------------------------------------------

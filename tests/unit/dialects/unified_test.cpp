@@ -875,5 +875,92 @@ TEST(UnifiedRemix, IsUnsupportedNamingTheUpstream) {
 
 TEST(UnifiedRemove, HasNoDeleteCall) { EXPECT_FALSE(uni.remove("sora-2:task_1").has_value()); }
 
+// --- edits, extensions and characters: the dialect defaults -----------------------------
+
+api::derive_request derive_of(api::derive_request::kind k) {
+  api::derive_request r;
+  r.what = k;
+  r.prompt = "Make it snow";
+  if (k == api::derive_request::kind::extension) r.seconds = "8";
+  r.video.id = "video_1";
+  return r;
+}
+
+api::character_request character_of() {
+  api::character_request r;
+  r.name = "Mochi";
+  r.video.bytes = "\0\0\0\x20" "ftypisom\0\0\x02\0isomiso2"s;
+  r.video.mime = "video/mp4";
+  r.video.filename = "mochi.mp4";
+  return r;
+}
+
+TEST(UnifiedDerive, EditsAndExtensionsAreUnsupportedNamingTheUpstream) {
+  expect_error(uni.derive(derive_of(api::derive_request::kind::edit), "sora-2:task_1", upstream(), "8"),
+               errc::unsupported_value, "video", {"reseller-u", "edits", "unified"});
+  expect_error(uni.derive(derive_of(api::derive_request::kind::extension), "sora-2:task_1", upstream(), "8"),
+               errc::unsupported_value, "video", {"reseller-u", "extensions", "unified"});
+  // An upload (no source id) is refused the same way.
+  expect_error(uni.derive(derive_of(api::derive_request::kind::edit), "", upstream(), "8"), errc::unsupported_value,
+               "video", {"reseller-u", "edits"});
+}
+
+TEST(UnifiedCharacters, AreUnsupportedNamingTheUpstream) {
+  expect_error(uni.create_character(character_of(), upstream()), errc::unsupported_value, "video",
+               {"reseller-u", "characters", "unified"});
+  expect_error(uni.character("char_1", upstream()), errc::unsupported_value, "character_id",
+               {"reseller-u", "characters", "unified"});
+}
+
+// Every dialect but openai takes the defaults of dialect.cpp.
+TEST(DialectDefaults, EveryDialectButOpenAiRefusesEditsExtensionsAndCharacters) {
+  using config::dialect_kind;
+  for (auto kind : {dialect_kind::unified, dialect_kind::freesora, dialect_kind::fal, dialect_kind::replicate,
+                    dialect_kind::kie, dialect_kind::ark, dialect_kind::minimax, dialect_kind::dashscope,
+                    dialect_kind::kling}) {
+    const std::string name = config::to_string(kind);
+    SCOPED_TRACE(name);
+    auto d = make_dialect(kind);
+    ASSERT_NE(d, nullptr);
+    config::upstream_config up = upstream();
+    up.name = "upstream-" + name;
+    up.dialect = kind;
+    const std::string dialect_words = name + " dialect";
+    expect_error(d->derive(derive_of(api::derive_request::kind::edit), "task_1", up, "8"), errc::unsupported_value,
+                 "video", {up.name, "edits", dialect_words});
+    expect_error(d->derive(derive_of(api::derive_request::kind::extension), "task_1", up, "8"), errc::unsupported_value,
+                 "video", {up.name, "extensions", dialect_words});
+    expect_error(d->create_character(character_of(), up), errc::unsupported_value, "video",
+                 {up.name, "characters", dialect_words});
+    expect_error(d->character("char_1", up), errc::unsupported_value, "character_id",
+                 {up.name, "characters", dialect_words});
+
+    // An answer to a call never made: an error status is still classified, a 2xx is no character.
+    auto ok = d->read_character(200, {}, R"({"id":"char_1","name":"Mochi"})");
+    ASSERT_TRUE(ok.has_error());
+    EXPECT_EQ(ok.error().code, errc::bad_upstream_response);
+    auto gone = d->read_character(404, {}, R"({"error":{"message":"not found"}})");
+    ASSERT_TRUE(gone.has_error());
+    EXPECT_EQ(gone.error().code, errc::not_found);
+    auto auth = d->read_character(401, {}, R"({"error":{"message":"bad key"}})");
+    ASSERT_TRUE(auth.has_error());
+    EXPECT_EQ(auth.error().code, errc::upstream_auth);
+  }
+}
+
+TEST(DialectDefaults, OpenAiOffersThem) {
+  auto d = make_dialect(config::dialect_kind::openai);
+  ASSERT_NE(d, nullptr);
+  config::upstream_config up = upstream();
+  up.dialect = config::dialect_kind::openai;
+  EXPECT_TRUE(d->derive(derive_of(api::derive_request::kind::edit), "video_up", up, "8").has_value());
+  EXPECT_TRUE(d->derive(derive_of(api::derive_request::kind::extension), "video_up", up, "8").has_value());
+  EXPECT_TRUE(d->create_character(character_of(), up).has_value());
+  EXPECT_TRUE(d->character("char_1", up).has_value());
+  auto r = d->read_character(200, {}, R"({"id":"char_1"})");
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->upstream_id, "char_1");
+}
+
 }  // namespace
 }  // namespace videogate::dialects

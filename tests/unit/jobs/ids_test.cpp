@@ -197,6 +197,136 @@ TEST(Ids, WrongVersionRejectedEvenWithValidLayout) {
 
 TEST(Ids, EmptySecretRefused) { EXPECT_THROW(id_codec(""), std::invalid_argument); }
 
+// --- character ids ------------------------------------------------------------------------
+
+TEST(IdsCharacter, RoundTrip) {
+  const id_codec codec("0123456789abcdef0123456789abcdef");
+  const auto id = codec.seal_character(sample());
+  ASSERT_TRUE(id.has_value());
+  EXPECT_EQ(id->rfind("char_", 0), 0u);
+  EXPECT_LE(id->size(), 200u);
+  for (char c : id->substr(5)) EXPECT_NE(alphabet.find(c), std::string_view::npos) << c;
+  const auto back = codec.open_character(*id);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(*back, sample());
+  EXPECT_EQ(codec.seal_character(sample()), id) << "deterministic";
+}
+
+TEST(IdsCharacter, RoundTripEdgeFields) {
+  const id_codec codec("secret-secret-secret");
+  for (const id_fields& f : {id_fields{"", "", "", ""}, id_fields{"u", "fp", "x", ""},
+                             id_fields{"a", "b", std::string("c\0d\xff/+=", 7), "ü"}}) {
+    const auto id = codec.seal_character(f);
+    ASSERT_TRUE(id.has_value());
+    const auto back = codec.open_character(*id);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(*back, f);
+  }
+}
+
+TEST(IdsCharacter, TheTokenIsVersionTwoUnderTheSameLayout) {
+  const id_codec codec("0123456789abcdef0123456789abcdef");
+  const std::string video = b64url_decode(codec.seal(sample())->substr(6));
+  const std::string character = b64url_decode(codec.seal_character(sample())->substr(5));
+  ASSERT_EQ("char_" + b64url_encode(character), *codec.seal_character(sample()));  // the test codec agrees
+  ASSERT_EQ(video.size(), character.size());
+  EXPECT_EQ(static_cast<unsigned char>(video[0]), 1u);
+  EXPECT_EQ(static_cast<unsigned char>(character[0]), 2u);
+  const std::size_t tag = 16;
+  EXPECT_EQ(video.substr(1, video.size() - 1 - tag), character.substr(1, character.size() - 1 - tag)) << "same fields";
+  EXPECT_NE(video.substr(video.size() - tag), character.substr(character.size() - tag)) << "the version is signed";
+}
+
+TEST(IdsCharacter, NeitherKindOpensAsTheOther) {
+  const id_codec codec("0123456789abcdef0123456789abcdef");
+  const std::string video = *codec.seal(sample());
+  const std::string character = *codec.seal_character(sample());
+  EXPECT_FALSE(codec.open(character).has_value());
+  EXPECT_FALSE(codec.open_character(video).has_value());
+  // Relabelled: the prefix alone does not make the kind.
+  EXPECT_FALSE(codec.open("video_" + character.substr(5)).has_value());
+  EXPECT_FALSE(codec.open_character("char_" + video.substr(6)).has_value());
+  // Nor does the version byte: the tag covers it.
+  std::string as_video = b64url_decode(character.substr(5));
+  as_video[0] = 1;
+  EXPECT_FALSE(codec.open("video_" + b64url_encode(as_video)).has_value());
+  EXPECT_FALSE(codec.open_character("char_" + b64url_encode(as_video)).has_value());
+  std::string as_character = b64url_decode(video.substr(6));
+  as_character[0] = 2;
+  EXPECT_FALSE(codec.open_character("char_" + b64url_encode(as_character)).has_value());
+  EXPECT_FALSE(codec.open("video_" + b64url_encode(as_character)).has_value());
+  // The originals still open as what they are.
+  EXPECT_TRUE(codec.open(video).has_value());
+  EXPECT_TRUE(codec.open_character(character).has_value());
+}
+
+TEST(IdsCharacter, EveryCharTamperRejected) {
+  const id_codec codec("0123456789abcdef0123456789abcdef");
+  const std::string id = *codec.seal_character(sample());
+  int tried = 0;
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    for (char c : alphabet) {
+      if (c == id[i]) continue;
+      std::string t = id;
+      t[i] = c;
+      EXPECT_FALSE(codec.open_character(t).has_value()) << "position " << i << " char " << c;
+      ++tried;
+    }
+    for (char c : std::string_view("=+/. \0\x80", 8)) {
+      std::string t = id;
+      t[i] = c;
+      EXPECT_FALSE(codec.open_character(t).has_value()) << "position " << i;
+    }
+  }
+  EXPECT_GT(tried, 64 * 40);
+}
+
+TEST(IdsCharacter, EveryBitFlipOfTheTokenRejected) {
+  const id_codec codec("0123456789abcdef0123456789abcdef");
+  const std::string token = b64url_decode(codec.seal_character(sample())->substr(5));
+  for (std::size_t byte = 0; byte < token.size(); ++byte) {
+    for (int bit = 0; bit < 8; ++bit) {
+      std::string t = token;
+      t[byte] = static_cast<char>(t[byte] ^ (1 << bit));
+      EXPECT_FALSE(codec.open_character("char_" + b64url_encode(t)).has_value()) << byte << ":" << bit;
+    }
+  }
+}
+
+TEST(IdsCharacter, TruncationAndExtensionRejected) {
+  const id_codec codec("0123456789abcdef0123456789abcdef");
+  const std::string id = *codec.seal_character(sample());
+  for (std::size_t n = 0; n < id.size(); ++n) EXPECT_FALSE(codec.open_character(id.substr(0, n)).has_value()) << n;
+  for (char c : alphabet) EXPECT_FALSE(codec.open_character(id + c).has_value()) << c;
+  const std::string token = b64url_decode(id.substr(5));
+  EXPECT_FALSE(codec.open_character("char_" + b64url_encode(token + '\0')).has_value());
+}
+
+TEST(IdsCharacter, OtherSecretRejected) {
+  const id_codec a("secret-a-secret-a-secret-a");
+  const id_codec b("secret-b-secret-b-secret-b");
+  const auto id = a.seal_character(sample());
+  ASSERT_TRUE(id.has_value());
+  EXPECT_TRUE(a.open_character(*id).has_value());
+  EXPECT_FALSE(b.open_character(*id).has_value());
+  EXPECT_NE(a.seal_character(sample()), b.seal_character(sample()));
+}
+
+TEST(IdsCharacter, OverLengthAndGarbageRejected) {
+  const id_codec codec("0123456789abcdef0123456789abcdef");
+  id_fields f = sample();
+  f.upstream_id = std::string(256, 'x');
+  EXPECT_FALSE(codec.seal_character(f).has_value());
+  f.upstream_id = std::string(255, 'x');
+  EXPECT_FALSE(codec.seal_character(f).has_value());
+  const std::string id = *codec.seal_character(sample());
+  for (const std::string& s : {std::string(), std::string("char_"), std::string("char"), std::string("char_AAAA"),
+                               std::string("char_!!!!"), std::string("CHAR_") + id.substr(5), std::string("chr_") + id.substr(5),
+                               std::string("char_") + std::string(300, 'A'), std::string(" ") + id, id + "\n"}) {
+    EXPECT_FALSE(codec.open_character(s).has_value()) << s;
+  }
+}
+
 TEST(KeyFingerprint, StableShortHexAndNotTheKey) {
   const std::string key = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789";
   const std::string fp = key_fingerprint(key);
