@@ -373,8 +373,9 @@ std::optional<std::string> dialect::callback_job_id(std::string_view, const std:
 namespace {
 /// The 400 for a call this dialect does not offer: nothing is sent.
 error not_offered(const config::upstream_config& up, config::dialect_kind k, std::string_view call, std::string param) {
+  std::string what = call == "characters" ? "Characters" : "Video " + std::string(call);
   return fail(errc::unsupported_value,
-              "Video " + std::string(call) + " are not available: upstream '" + up.name + "' (" + config::to_string(k) +
+              what + " are not available: upstream '" + up.name + "' (" + config::to_string(k) +
                   " dialect) has no " + std::string(call) + " call; they need an openai-dialect upstream.",
               std::move(param));
 }
