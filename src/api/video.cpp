@@ -49,7 +49,12 @@ error bad(std::string param, std::string msg) { return fail(errc::invalid_value,
 result<bool> parse_bool_text(std::string_view field, std::string_view v) {
   if (v == "true") return true;
   if (v == "false") return false;
-  return bad(std::string(field), "'" + std::string(field) + "' must be true or false.");
+  // Appended piece by piece: with `"x" + std::string(...)` GCC 12 at -O2 warns -Wrestrict /
+  // -Wstringop-overflow about a memcpy that cannot happen (GCC bug 105329).
+  std::string msg(1, '\'');
+  msg += field;
+  msg += "' must be true or false.";
+  return bad(std::string(field), std::move(msg));
 }
 
 bool valid_image_url(std::string_view u) {

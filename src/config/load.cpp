@@ -33,7 +33,12 @@ const route_config* config::find_route(std::string_view model) const {
 
 std::string config_error::to_string() const {
   std::string out = file;
-  if (line > 0) out += ":" + std::to_string(line);
+  if (line > 0) {
+    // Appended piece by piece: with `"x" + std::string(...)` GCC 12 at -O2 warns -Wrestrict /
+    // -Wstringop-overflow about a memcpy that cannot happen (GCC bug 105329).
+    out += ':';
+    out += std::to_string(line);
+  }
   out += ": ";
   if (!path.empty()) out += path + ": ";
   out += message;
