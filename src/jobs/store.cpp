@@ -2,6 +2,8 @@
 
 #include "videogate/core/clock.hpp"
 
+#include <algorithm>
+
 
 namespace videogate::jobs {
 
@@ -35,17 +37,42 @@ void store::drop_lease(const std::string&) {}
 bool store::claim_slot(const std::string&, const std::string&, int, const std::string&, std::int64_t) { return true; }
 void store::release_slot(const std::string&, const std::string&, const std::string&) {}
 
+std::vector<job_record> store::due(const std::string& upstream, std::int64_t updated_before_ms, int limit) {
+  std::vector<job_record> out;
+  if (limit <= 0) return out;
+  auto staler = [](const job_record& a, const job_record& b) { return a.updated_at_ms < b.updated_at_ms; };
+  // The `limit` stalest, kept as a max-heap on updated_at while paging through every unfinished job.
+  std::int64_t after = 0;
+  for (;;) {
+    auto page = unfinished(1000, after);
+    for (auto& j : page) {
+      after = j.seq;
+      if (j.upstream != upstream || j.updated_at_ms >= updated_before_ms) continue;
+      if (static_cast<int>(out.size()) < limit) {
+        out.push_back(std::move(j));
+        std::push_heap(out.begin(), out.end(), staler);
+      } else if (j.updated_at_ms < out.front().updated_at_ms) {
+        std::pop_heap(out.begin(), out.end(), staler);
+        out.back() = std::move(j);
+        std::push_heap(out.begin(), out.end(), staler);
+      }
+    }
+    if (page.size() < 1000) break;
+  }
+  std::sort_heap(out.begin(), out.end(), staler);
+  return out;
+}
+
 bool store::take_poll_budget(const std::string& upstream, int per_second) {
   if (per_second <= 0) return true;
-  auto second = clock::now_ms() / 1000;
+  // A sliding second, not calendar seconds: polls at the end of one second and the start of
+  // the next would together exceed the cap in the second the vendor counts.
+  auto now = clock::now_ms();
   std::lock_guard lk(budget_mu_);
-  auto& [at, calls] = budget_[upstream];
-  if (at != second) {
-    at = second;
-    calls = 0;
-  }
-  if (calls >= per_second) return false;
-  ++calls;
+  auto& sent = budget_[upstream];
+  while (!sent.empty() && sent.front() <= now - 1000) sent.pop_front();
+  if (static_cast<int>(sent.size()) >= per_second) return false;
+  sent.push_back(now);
   return true;
 }
 

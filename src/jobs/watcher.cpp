@@ -10,7 +10,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
-#include <map>
 #include <vector>
 
 namespace asio = boost::asio;
@@ -23,7 +22,7 @@ namespace {
 struct upstream_work {
   std::string upstream;
   std::shared_ptr<routing::router> snap;
-  std::vector<job_record> jobs;
+  std::vector<std::string> jobs;  ///< ids, stalest first
   std::size_t next = 0;
   int workers = 0;
 };
@@ -34,17 +33,17 @@ struct upstream_work {
 asio::awaitable<void> work_through(std::shared_ptr<watcher> owner, std::shared_ptr<refresher> refresh,
                                    const id_codec* ids, std::shared_ptr<upstream_work> work) {
   while (work->next < work->jobs.size() && !owner->stopping()) {
-    auto& j = work->jobs[work->next++];
-    auto f = ids->open(j.id);
+    auto& id = work->jobs[work->next++];
+    auto f = ids->open(id);
     if (!f) continue;
     try {
-      auto r = co_await refresh->refresh(work->snap, j.id, *f);
+      auto r = co_await refresh->refresh(work->snap, id, *f);
       // A vendor's message may quote the key: scrubbed even at debug level.
       if (!r)
-        spdlog::debug("job watcher: {} on {}: {}", to_string(r.error().code), j.upstream,
+        spdlog::debug("job watcher: {} on {}: {}", to_string(r.error().code), work->upstream,
                       dialects::scrub(r.error().message, work->snap->secrets()));
     } catch (const std::exception& e) {
-      spdlog::warn("job watcher: poll on {} failed: {}", j.upstream, e.what());
+      spdlog::warn("job watcher: poll on {} failed: {}", work->upstream, e.what());
     }
   }
   if (--work->workers == 0) owner->upstream_done(work->upstream);
@@ -84,41 +83,59 @@ asio::awaitable<void> watcher::run(std::shared_ptr<watcher> self) {
 asio::awaitable<void> watcher::pass() {
   auto snap = live_->snapshot();  // one snapshot per pass
   auto now = clock::now_ms();
-  // Every unfinished job, page by page (none is left out however many there are). An
-  // upstream whose workers are still busy from an earlier pass (a hung vendor) is skipped;
-  // the others go on.
-  std::map<std::string, std::shared_ptr<upstream_work>> due;
+  auto self = shared_from_this();
+  auto ex = co_await asio::this_coro::executor;
+  // Jobs whose upstream left the config before a restart: nothing can ask about them; they
+  // end at their TTL. Rare, so looked for now and then rather than every pass.
+  if (passes_++ % orphan_sweep_every == 0) co_await sweep_orphans(snap, now);
+  // Per upstream, the jobs asked about longest ago, as many as one pass may poll: with
+  // max_polls_per_second the budget of one period, else a bounded batch. The stalest go first,
+  // so a backlog larger than the budget is polled round-robin (nothing starves) and the
+  // watcher holds one batch in memory, never every unfinished job. An upstream whose workers
+  // are still busy from an earlier pass (a hung vendor) is skipped; the others go on.
+  for (auto& up : snap->upstreams()) {
+    auto& cfg = up->cfg();
+    if (stopping_) break;
+    if (!claim_upstream(cfg.name)) continue;
+    auto interval = std::max<long long>(cfg.poll_interval.count(), 1000);
+    auto per_pass = cfg.max_polls_per_second > 0
+                        ? static_cast<int>(std::max<long long>(
+                              1, static_cast<long long>(cfg.max_polls_per_second) * period_.count() / 1000))
+                        : max_batch;
+    std::vector<job_record> jobs;
+    try {
+      jobs = co_await store_->due(cfg.name, now - interval, std::min(per_pass, max_batch));
+    } catch (const std::exception& e) {
+      upstream_done(cfg.name);
+      throw;
+    }
+    if (jobs.empty()) {
+      upstream_done(cfg.name);
+      continue;
+    }
+    auto work = std::make_shared<upstream_work>();
+    work->upstream = cfg.name;
+    work->snap = snap;
+    work->jobs.reserve(jobs.size());
+    for (auto& j : jobs) work->jobs.push_back(std::move(j.id));
+    work->workers = per_upstream;
+    for (int w = 0; w < per_upstream; ++w) asio::co_spawn(ex, work_through(self, refresh_, &ids_, work), asio::detached);
+  }
+}
+
+asio::awaitable<void> watcher::sweep_orphans(std::shared_ptr<routing::router> snap, std::int64_t now) {
   std::int64_t after = 0;
   for (;;) {
     auto page = co_await store_->unfinished(page_size, after);
     for (auto& j : page) {
       after = j.seq;
-      auto up = snap->find(j.upstream);
-      if (!up) {
-        // Its upstream left the config before a restart: nothing can ask about it; it ends at its TTL.
-        if (refresh_->expire_if_due(*snap, j, now)) {
-          co_await refresh_->save(*snap, j, false, false);
-          refresh_->terminal().put(j);
-        }
-        continue;
+      if (snap->find(j.upstream)) continue;
+      if (refresh_->expire_if_due(*snap, j, now)) {
+        co_await refresh_->save(*snap, j, false, false);
+        refresh_->terminal().put(j);
       }
-      if (now - j.updated_at_ms < std::max<long long>(up->cfg().poll_interval.count(), 1000)) continue;
-      auto& w = due[j.upstream];
-      if (!w) {
-        w = std::make_shared<upstream_work>();
-        w->upstream = j.upstream;
-        w->snap = snap;
-      }
-      w->jobs.push_back(std::move(j));
     }
     if (page.size() < static_cast<std::size_t>(page_size) || stopping_) break;
-  }
-  auto self = shared_from_this();
-  auto ex = co_await asio::this_coro::executor;
-  for (auto& [name, work] : due) {
-    if (!claim_upstream(name)) continue;
-    work->workers = per_upstream;
-    for (int w = 0; w < per_upstream; ++w) asio::co_spawn(ex, work_through(self, refresh_, &ids_, work), asio::detached);
   }
 }
 

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -140,6 +141,10 @@ class store {
   virtual bool erase(const std::string& id) = 0;
   /// Jobs not yet terminal (for the job watcher), oldest first, those with seq > after_seq.
   virtual std::vector<job_record> unfinished(int limit, std::int64_t after_seq = 0) = 0;
+  /// The job watcher's work for one pass: unfinished jobs of `upstream` last updated before
+  /// `updated_before_ms`, the least recently updated first, at most `limit`. The default pages
+  /// through unfinished(); a store with an index on it (SQLite) reads only what it returns.
+  virtual std::vector<job_record> due(const std::string& upstream, std::int64_t updated_before_ms, int limit);
 
   /// Records `r` for (client, key) unless a record for them made at or after `not_before`
   /// exists: then that record is returned and nothing is written. Atomic.
@@ -201,7 +206,7 @@ class store {
 
  private:
   std::mutex budget_mu_;
-  std::map<std::string, std::pair<std::int64_t, int>> budget_;  ///< upstream -> (second, calls)
+  std::map<std::string, std::deque<std::int64_t>> budget_;  ///< upstream -> times (ms) of the polls of the last second
 };
 
 /// Where a Redis store is: config::redis_options (store.url, store.prefix).

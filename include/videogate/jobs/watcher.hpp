@@ -36,10 +36,12 @@ class watcher : public std::enable_shared_from_this<watcher> {
 
  private:
   static boost::asio::awaitable<void> run(std::shared_ptr<watcher> self);
-  /// One pass: every due unfinished job, oldest first, at most `per_upstream` polls at once per
-  /// upstream; an upstream still busy from an earlier pass is left to finish (a hung vendor
-  /// stalls only itself). Jobs past their TTL are ended here.
+  /// One pass: per upstream, the due unfinished jobs asked about longest ago (one period's
+  /// poll budget of them), at most `per_upstream` polls at once per upstream; an upstream still
+  /// busy from an earlier pass is left to finish (a hung vendor stalls only itself).
   boost::asio::awaitable<void> pass();
+  /// Ends, at their TTL, jobs whose upstream is no longer configured (every orphan_sweep_every passes).
+  boost::asio::awaitable<void> sweep_orphans(std::shared_ptr<routing::router> snap, std::int64_t now);
   bool claim_upstream(const std::string& upstream);
 
   std::shared_ptr<routing::live> live_;
@@ -50,8 +52,11 @@ class watcher : public std::enable_shared_from_this<watcher> {
   std::atomic<bool> stopping_{false};
   std::mutex busy_mu_;
   std::set<std::string> busy_;  ///< upstreams whose workers are still polling
+  std::uint64_t passes_ = 0;
   static constexpr int per_upstream = 4;
   static constexpr int page_size = 1000;
+  static constexpr int max_batch = 5000;  ///< due jobs taken per upstream per pass, at most
+  static constexpr int orphan_sweep_every = 60;
 };
 
 }  // namespace videogate::jobs

@@ -399,6 +399,36 @@ TYPED_TEST(StoreTest, Unfinished) {
   EXPECT_EQ(got, (ids{"p1", "q2"}));
 }
 
+// The job watcher's question: per upstream, the unfinished jobs asked about longest ago.
+TYPED_TEST(StoreTest, DueIsPerUpstreamStalestFirstAndBounded) {
+  auto job = [](const std::string& id, const std::string& upstream, std::int64_t updated, const std::string& status) {
+    auto j = make_job(id, "A", 1, status);
+    j.upstream = upstream;
+    j.updated_at_ms = updated;
+    return j;
+  };
+  this->store_->put(job("a1", "up-a", 5000, "queued"));
+  this->store_->put(job("a2", "up-a", 1000, "in_progress"));
+  this->store_->put(job("a3", "up-a", 3000, "queued"));
+  this->store_->put(job("a4", "up-a", 9000, "queued"));      // asked about too recently
+  this->store_->put(job("a5", "up-a", 500, "completed"));    // finished: never due
+  this->store_->put(job("b1", "up-b", 100, "queued"));       // another upstream's
+  auto ids_of = [](const std::vector<job_record>& js) {
+    ids out;
+    for (auto& j : js) out.push_back(j.id);
+    return out;
+  };
+  EXPECT_EQ(ids_of(this->store_->due("up-a", 8000, 10)), (ids{"a2", "a3", "a1"}));
+  EXPECT_EQ(ids_of(this->store_->due("up-a", 8000, 2)), (ids{"a2", "a3"})) << "the stalest, not the oldest made";
+  EXPECT_EQ(ids_of(this->store_->due("up-b", 8000, 10)), (ids{"b1"}));
+  EXPECT_TRUE(this->store_->due("up-a", 800, 10).empty());
+  EXPECT_TRUE(this->store_->due("up-a", 8000, 0).empty());
+  // A poll moves a job to the back of the line.
+  auto polled = job("a2", "up-a", 7000, "in_progress");
+  this->store_->update(polled);
+  EXPECT_EQ(ids_of(this->store_->due("up-a", 8000, 10)), (ids{"a3", "a1", "a2"}));
+}
+
 TYPED_TEST(StoreTest, ConcurrentPutsGetDistinctSeqs) {
   constexpr int threads = 4;
   constexpr int per_thread = 25;
