@@ -18,7 +18,11 @@ gateway::gateway(service_deps deps)
       live(std::make_shared<routing::live>(d.cfg)),
       ids(d.id_secret),
       caller(std::make_shared<routing::upstream_caller>(d.client, d.metrics)),
-      refresher(std::make_shared<jobs::refresher>(d.store, caller, d.metrics)),
+      refresher(std::make_shared<jobs::refresher>(
+          d.store, caller, d.metrics,
+          // A count bound too (a record is a few hundred bytes at least), besides the bytes.
+          jobs::make_memory_terminal_cache(static_cast<std::size_t>(d.cfg->store.cache_bytes / 256),
+                                           static_cast<std::size_t>(d.cfg->store.cache_bytes)))),
       watcher(std::make_shared<jobs::watcher>(live, d.store, refresher, ids)),
       webhooks(std::make_shared<jobs::webhook_sender>(live, d.store, d.client, d.metrics)),
       creates(std::make_unique<jobs::memory_coalescer<http::response>>()),

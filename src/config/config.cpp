@@ -37,7 +37,7 @@ constexpr std::array<std::string_view, 3> webhook_keys{"url", "secret", "previou
 constexpr std::array<std::string_view, 4> webhooks_keys{"timeout", "retry_for", "schedule", "allow_private"};
 constexpr std::array<std::string_view, 1> admin_keys{"key"};
 constexpr std::array<std::string_view, 2> log_keys{"level", "format"};
-constexpr std::array<std::string_view, 5> store_keys{"kind", "path", "sync", "url", "prefix"};
+constexpr std::array<std::string_view, 6> store_keys{"kind", "path", "sync", "url", "prefix", "cache_bytes"};
 constexpr std::array<std::pair<std::string_view, std::string_view>, 2> store_syncs{{{"normal", "normal"}, {"full", "full"}}};
 constexpr std::array<std::string_view, 1> ids_keys{"secret"};
 constexpr std::array<std::string_view, 21> upstream_keys{
@@ -250,6 +250,7 @@ class loader : public yaml_reader {
       cfg_.store.path = *s;
     }
     if (auto v = choice<std::string_view>(at(*e, "sync", f), store_syncs)) cfg_.store.sync = *v;
+    if (auto v = integer(at(*e, "cache_bytes", f), 0, std::uint64_t{1} << 40)) cfg_.store.cache_bytes = *v;
     auto url = at(*e, "url", f);
     if (auto s = text(url)) {
       std::string why;

@@ -33,6 +33,7 @@ namespace {
 
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::uint64_t max_discard_bytes = 64ull * 1024 * 1024;
+constexpr std::size_t idle_buffer_bytes = 1024;
 
 /// Streams a body through a serializer; Beast's buffer_body protocol (see its http_relay example).
 class serializer_writer final : public body_writer {
@@ -256,9 +257,12 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
       // Between requests a connection may idle (idle_timeout); once a request's first byte is
       // in, its whole head must arrive within header_timeout (a slow sender is cut off).
       if (buffer.size() == 0) {
+        // An idle keep-alive connection holds 1 KiB of buffer, not what its last request grew
+        // it to (most request heads fit; a bigger one grows it while it is read).
+        if (buffer.capacity() > idle_buffer_bytes) buffer.shrink_to_fit();
         stream.expires_after(opts.idle_timeout);
         set_idle(&stream, true);
-        auto [iec, in] = co_await stream.async_read_some(buffer.prepare(4096), use_nothrow);
+        auto [iec, in] = co_await stream.async_read_some(buffer.prepare(idle_buffer_bytes), use_nothrow);
         set_idle(&stream, false);
         if (iec) break;
         buffer.commit(in);

@@ -66,6 +66,9 @@ struct store_config {
   /// Added key. normal: an acknowledged job survives a crash or kill -9 of videogate (WAL,
   /// synchronous=NORMAL); full: it also survives power loss, at one fsync per write.
   std::string sync = "normal";
+  /// Added key: memory for finished jobs kept close (their polls skip the store), in bytes;
+  /// 0 keeps none. Restart-only.
+  std::uint64_t cache_bytes = 8 * 1024 * 1024;
 };
 
 /// Where a Redis store is (store.url, store.prefix).
