@@ -43,6 +43,18 @@ pids+=($!)
 mport=$(wait_line "$tmp/mock.out" 'listening on [^ ]+:\K[0-9]+')
 vendor="http://127.0.0.1:$mport"
 key="bench-key"
+mock_pid=${pids[-1]}
+
+# The same vendor behind TLS (every real vendor is HTTPS): a self-signed certificate that
+# videogate (ca_file) and nginx (proxy_ssl_trusted_certificate) both verify. Its jobs never
+# finish, so every retrieve through a gateway is a vendor call.
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext "subjectAltName=IP:127.0.0.1" \
+  -keyout "$tmp/tls.key" -out "$tmp/tls.crt" 2>/dev/null
+taskset -c 0 build-bench/tests/support/mock_vendor/videogate-mock-vendor --listen 127.0.0.1:0 \
+  --complete-after-polls 1000000000 --tls-cert "$tmp/tls.crt" --tls-key "$tmp/tls.key" >"$tmp/mock-tls.out" 2>"$tmp/mock-tls.err" &
+pids+=($!)
+tport=$(wait_line "$tmp/mock-tls.out" 'listening on [^ ]+:\K[0-9]+')
+tvendor="https://127.0.0.1:$tport"
 
 cat >"$tmp/vg.yaml" <<YAML
 listen: "127.0.0.1:0"
@@ -58,6 +70,14 @@ upstreams:
     request_format: multipart
     keys: ["$key"]
     poll_interval: 0ms
+  - name: mock-tls
+    dialect: openai
+    base_url: "$tvendor"
+    ca_file: "$tmp/tls.crt"
+    request_format: json
+    keys: ["$key"]
+    poll_interval: 0ms
+    models: { sora-2-tls: sora-2 }
 YAML
 taskset -c 1 build-bench/videogate --config "$tmp/vg.yaml" >"$tmp/vg.out" 2>"$tmp/vg.err" &
 vg_pid=$!
@@ -65,6 +85,7 @@ pids+=($vg_pid)
 gport=$(wait_line "$tmp/vg.out" 'listening on [^ ]+:\K[0-9]+')
 
 nport=$(free_port)
+ntport=$(free_port)
 mkdir -p "$tmp/nginx"
 cat >"$tmp/nginx.conf" <<NGINX
 user root;
@@ -85,6 +106,21 @@ http {
   keepalive_requests 1000000;
   keepalive_timeout 120s;
   upstream vendor { server 127.0.0.1:$mport; keepalive 128; }
+  upstream vendor_tls { server 127.0.0.1:$tport; keepalive 128; }
+  server {
+    listen 127.0.0.1:$ntport;
+    location / {
+      proxy_pass https://vendor_tls;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+      proxy_request_buffering on;
+      proxy_ssl_verify on;
+      proxy_ssl_trusted_certificate $tmp/tls.crt;
+      proxy_ssl_name 127.0.0.1;
+      proxy_ssl_session_reuse on;
+    }
+  }
   server {
     listen 127.0.0.1:$nport;
     location / {
@@ -100,6 +136,7 @@ NGINX
 taskset -c 1 nginx -c "$tmp/nginx.conf" -p "$tmp/nginx" >"$tmp/nginx.out" 2>&1 &
 pids+=($!)
 wait_http "http://127.0.0.1:$nport/_mock/health"
+wait_http "http://127.0.0.1:$ntport/_mock/health"
 nginx_pids=$(pgrep -d, -f "nginx.*$tmp/nginx.conf" || true)
 
 pport=$(free_port)
@@ -115,6 +152,10 @@ gid=$(curl -sf "http://127.0.0.1:$gport/v1/videos" -H 'Content-Type: application
 curl -sf "http://127.0.0.1:$gport/v1/videos/$gid" >/dev/null
 curl -sf "http://127.0.0.1:$gport/v1/videos/$gid" | grep -q '"status":"completed"'
 uid=$(curl -sf "$vendor/v1/videos?limit=1" -H "Authorization: Bearer $key" | grep -oP '"id":"\K[^"]+' | head -1)
+# One unfinished job on the TLS vendor.
+tbody='{"prompt":"a calico cat playing a piano","model":"sora-2-tls","seconds":"8","size":"1280x720"}'
+tgid=$(curl -sf "http://127.0.0.1:$gport/v1/videos" -H 'Content-Type: application/json' -d "$tbody" | grep -oP '"id":"\K[^"]+')
+tuid=$(curl -sf --cacert "$tmp/tls.crt" "$tvendor/v1/videos?limit=1" -H "Authorization: Bearer $key" | grep -oP '"id":"\K[^"]+' | head -1)
 
 # Request bodies: JSON, and multipart with a 200 KiB PNG (the fixture padded after IEND).
 python3 - "$tmp" "$root/tests/fixtures/reference.png" <<'PY'
@@ -129,6 +170,7 @@ body += img + f"\r\n--{b}--\r\n".encode()
 open(f"{tmp}/multipart.body", "wb").write(body)
 open(f"{tmp}/json.body", "wb").write(b'{"prompt":"a calico cat playing a piano","model":"sora-2","seconds":"8","size":"1280x720"}')
 open(f"{tmp}/multipart.ct", "w").write(f"multipart/form-data; boundary={b}")
+open(f"{tmp}/tls.body", "wb").write(b'{"prompt":"a calico cat playing a piano","model":"sora-2-tls","seconds":"8","size":"1280x720"}')
 PY
 lua_post() {  # body-file content-type -> script path
   local f="$tmp/post-$(basename "$1").lua"
@@ -144,9 +186,27 @@ LUA
 json_lua=$(lua_post "$tmp/json.body" "application/json")
 mp_lua=$(lua_post "$tmp/multipart.body" "$(cat "$tmp/multipart.ct")")
 
-declare -A R  # name -> "rps p50 p99 transfer"
+declare -A R   # name -> "rps p50 p99 transfer non2xx requests rss_before rss_after"
+declare -A HS  # name -> TLS handshakes at the TLS vendor per 10,000 requests
+rss_sum() {  # pids-csv -> summed VmRSS (KiB)
+  local t=0 p v
+  for p in ${1//,/ }; do v=$(awk '/VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0); t=$((t + ${v:-0})); done
+  echo "$t"
+}
+pids_of() {  # run name -> the contender's pids
+  case $1 in
+    *_videogate) echo "$vg_pid" ;;
+    *_nginx) echo "$nginx_pids" ;;
+    *_portkey) echo "$pk_pid" ;;
+    *) echo "$mock_pid" ;;
+  esac
+}
+tls_handshakes() { curl -sfk "$tvendor/_mock/stats" | grep -oP '"tls_handshakes":\K[0-9]+'; }
 run() {  # name url [lua] [extra wrk args...]
   local name=$1 url=$2 lua=${3:-}; shift 3 || shift $#
+  local rss_before hs_before=0
+  rss_before=$(rss_sum "$(pids_of "$name")")
+  [[ $name == tls_* ]] && hs_before=$(tls_handshakes)
   local args=(-t1 -c"$conns" -d"${dur}s" --latency -H "Authorization: Bearer $key")
   [[ $name == *_portkey ]] && args+=(-H "x-portkey-provider: openai" -H "x-portkey-custom-host: $vendor/v1")
   [[ -n "$lua" ]] && args+=(-s "$lua")
@@ -158,8 +218,14 @@ run() {  # name url [lua] [extra wrk args...]
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   xfer=$(awk '/Transfer\/sec/ {print $2}' <<<"$out")
   non2xx=$(awk '/Non-2xx/ {print $5}' <<<"$out")
-  R[$name]="$rps $p50 $p99 $xfer ${non2xx:-0}"
-  echo "  $name: $rps req/s, p50 $p50, p99 $p99, $xfer/s, non-2xx ${non2xx:-0}" >&2
+  local reqs rss_after
+  reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+  rss_after=$(rss_sum "$(pids_of "$name")")
+  R[$name]="$rps $p50 $p99 $xfer ${non2xx:-0} $reqs $rss_before $rss_after"
+  if [[ $name == tls_* ]]; then
+    HS[$name]=$(awk -v h="$(( $(tls_handshakes) - hs_before ))" -v n="$reqs" 'BEGIN { printf "%.1f", n ? h * 10000 / n : 0 }')
+  fi
+  echo "  $name: $rps req/s, p50 $p50, p99 $p99, $xfer/s, non-2xx ${non2xx:-0}, RSS $rss_before -> $rss_after KiB${HS[$name]:+, ${HS[$name]} TLS handshakes per 10k}" >&2
 }
 
 # Idle connections first, on fresh processes: later phases leave freed heap behind that
@@ -192,6 +258,15 @@ run create_mp_direct "$vendor/v1/videos" "$mp_lua"
 run create_mp_videogate "http://127.0.0.1:$gport/v1/videos" "$mp_lua"
 run create_mp_nginx "http://127.0.0.1:$nport/v1/videos" "$mp_lua"
 run create_mp_portkey "http://127.0.0.1:$pport/v1/videos" "$mp_lua"
+
+echo "TLS vendor: retrieve of an unfinished job (a vendor call each), create JSON" >&2
+tjson_lua=$(lua_post "$tmp/tls.body" "application/json")
+run tls_retrieve_direct "$tvendor/v1/videos/$tuid"
+run tls_retrieve_videogate "http://127.0.0.1:$gport/v1/videos/$tgid"
+run tls_retrieve_nginx "http://127.0.0.1:$ntport/v1/videos/$tuid"
+run tls_create_direct "$tvendor/v1/videos" "$json_lua"
+run tls_create_videogate "http://127.0.0.1:$gport/v1/videos" "$tjson_lua"
+run tls_create_nginx "http://127.0.0.1:$ntport/v1/videos" "$json_lua"
 
 echo "content (100 MiB video), 4 connections" >&2
 peak_rss() {  # pids-csv seconds -> max summed VmRSS (KiB) sampled every 50 ms
@@ -258,10 +333,20 @@ for m in retrieve create_json create_mp; do
   echo "| $label | $(f "$d") | $(f "$v") | $(f "$n") | $(f "$p") | $(ratio "$v" "$n") | $(ratio "$v" "$p") |"
   echo "| ↳ p50 / p99 | $(field ${m}_direct 2) / $(field ${m}_direct 3) | $(field ${m}_videogate 2) / $(field ${m}_videogate 3) | $(field ${m}_nginx 2) / $(field ${m}_nginx 3) | $(field ${m}_portkey 2) / $(field ${m}_portkey 3) | | |"
   echo "| ↳ non-2xx | $(field ${m}_direct 5) | $(field ${m}_videogate 5) | $(field ${m}_nginx 5) | $(field ${m}_portkey 5) | | |"
+  echo "| ↳ RSS before → after (KiB) | $(field ${m}_direct 7) → $(field ${m}_direct 8) | $(field ${m}_videogate 7) → $(field ${m}_videogate 8) | $(field ${m}_nginx 7) → $(field ${m}_nginx 8) | $(field ${m}_portkey 7) → $(field ${m}_portkey 8) | | |"
+done
+for m in tls_retrieve tls_create; do
+  label="TLS vendor, GET /v1/videos/{id} unfinished: req/s"; [[ $m == tls_create ]] && label="TLS vendor, POST /v1/videos JSON: req/s"
+  d=$(field ${m}_direct 1); v=$(field ${m}_videogate 1); n=$(field ${m}_nginx 1)
+  echo "| $label | $(f "$d") | $(f "$v") | $(f "$n") | - | $(ratio "$v" "$n") | - |"
+  echo "| ↳ p50 / p99 | $(field ${m}_direct 2) / $(field ${m}_direct 3) | $(field ${m}_videogate 2) / $(field ${m}_videogate 3) | $(field ${m}_nginx 2) / $(field ${m}_nginx 3) | | | |"
+  echo "| ↳ non-2xx | $(field ${m}_direct 5) | $(field ${m}_videogate 5) | $(field ${m}_nginx 5) | | | |"
+  echo "| ↳ TLS handshakes per 10,000 requests | ${HS[${m}_direct]:-} | ${HS[${m}_videogate]:-} | ${HS[${m}_nginx]:-} | | | |"
+  echo "| ↳ RSS before → after (KiB) | | $(field ${m}_videogate 7) → $(field ${m}_videogate 8) | $(field ${m}_nginx 7) → $(field ${m}_nginx 8) | | | |"
 done
 cd_=$(to_mib "$(field content_direct 4)"); cv=$(to_mib "$(field content_videogate 4)"); cn=$(to_mib "$(field content_nginx 4)"); cp=$(to_mib "$(field content_portkey 4)")
 echo "| content 100 MiB: MiB/s | $cd_ | $cv | $cn | $cp | $(ratio "$cv" "$cn") | $(ratio "$cv" "$cp") |"
-echo "| ↳ RSS before → peak while streaming (KiB) | $(field content_direct 6) → $(field content_direct 7) | $(field content_videogate 6) → $(field content_videogate 7) | $(field content_nginx 6) → $(field content_nginx 7) | $(field content_portkey 6) → $(field content_portkey 7) | | |"
+echo "| ↳ RSS before → peak while streaming (KiB) | $(field content_direct 9) → $(field content_direct 10) | $(field content_videogate 9) → $(field content_videogate 10) | $(field content_nginx 9) → $(field content_nginx 10) | $(field content_portkey 9) → $(field content_portkey 10) | | |"
 per() { awk -v b="$(field "$1" 1)" -v a="$(field "$1" 2)" -v n="$idle_n" 'BEGIN { if (b == "") print "-"; else printf "%.1f", (a - b) / n }'; }
 echo "| $idle_n idle keep-alive connections: KiB each | - | $(per idle_videogate) | $(per idle_nginx) | $(per idle_portkey) | | |"
 echo "| ↳ still open after 1 s | - | $(field idle_videogate 3) | $(field idle_nginx 3) | $(field idle_portkey 3) | | |"

@@ -54,6 +54,7 @@ boost::json::object to_json(const job& j)
   o["polls"] = j.polls;
   o["created_at"] = j.created_at;
   o["status_changed_ms"] = j.status_changed_ms;
+  o["seen_finished_ms"] = j.seen_finished_ms ? boost::json::value(j.seen_finished_ms) : boost::json::value(nullptr);
   o["media_name"] = j.media_name.empty() ? boost::json::value(nullptr) : boost::json::value(j.media_name);
   o["completed_at"] = opt(j.completed_at);
   o["expires_at"] = opt(j.expires_at);
@@ -136,14 +137,19 @@ job* job_store::find_any(std::string_view id)
 void job_store::poll(job& j)
 {
   ++j.polls;  // every read, also after the end: tests see a job that is still being read
-  if (j.status == job_status::completed || j.status == job_status::failed)
+  if (j.status == job_status::completed || j.status == job_status::failed) {
+    if (j.seen_finished_ms == 0)
+      j.seen_finished_ms = unix_now_ms();
     return;
+  }
   if (j.polls >= complete_after_polls_) {
     if (j.fail_at_end)
       fail(j, j.fail_code.empty() ? "generation_failed" : j.fail_code,
            j.fail_message.empty() ? "The video could not be generated" : j.fail_message);
     else
       complete(j);
+    j.seen_finished_ms = j.status_changed_ms;
+    j.finished_by_poll = true;  // the reader learnt of the end as it happened: no lag to count
     return;
   }
   if (j.status != job_status::in_progress)
@@ -217,6 +223,26 @@ boost::json::array job_store::to_json() const
   for (const job* j : sorted(std::move(all)))
     out.push_back(mock_vendor::to_json(*j));
   return out;
+}
+
+boost::json::object job_store::stats() const
+{
+  std::vector<std::int64_t> lags;
+  std::size_t unfinished = 0;
+  for (auto& [id, j] : jobs_) {
+    if (j.status != job_status::completed && j.status != job_status::failed)
+      ++unfinished;
+    else if (j.seen_finished_ms != 0 && !j.finished_by_poll)
+      lags.push_back(j.seen_finished_ms - j.status_changed_ms);
+  }
+  std::sort(lags.begin(), lags.end());
+  auto at = [&](double q) -> boost::json::value {
+    if (lags.empty())
+      return nullptr;
+    return lags[std::min(lags.size() - 1, static_cast<std::size_t>(q * static_cast<double>(lags.size())))];
+  };
+  boost::json::object lag{{"n", lags.size()}, {"p50", at(0.50)}, {"p99", at(0.99)}, {"max", at(1.0)}};
+  return {{"jobs", jobs_.size()}, {"unfinished", unfinished}, {"lag_ms", std::move(lag)}};
 }
 
 void job_store::clear()

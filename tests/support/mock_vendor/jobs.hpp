@@ -38,6 +38,10 @@ struct job {
 
   std::int64_t created_at = 0;  ///< unix seconds
   std::int64_t status_changed_ms = 0;  ///< unix milliseconds of the last status change
+  /// When a status read first saw the job finished (0: not yet): with `status_changed_ms`, how
+  /// long a poller took to learn of the end (/_mock/stats `lag_ms`).
+  std::int64_t seen_finished_ms = 0;
+  bool finished_by_poll = false;  ///< the read that saw the end made it (--complete-after-polls)
   std::optional<std::int64_t> completed_at;
   std::optional<std::int64_t> expires_at;
   job_status status = job_status::queued;
@@ -121,6 +125,12 @@ public:
 
   /// Every job, creation order, as JSON (GET /_mock/jobs).
   boost::json::array to_json() const;
+
+  /// Job counts and the poll lag of finished jobs (GET /_mock/stats): `{"jobs","unfinished",
+  /// "lag_ms":{"n","p50","p99","max"}}`, the lag being seen_finished_ms - status_changed_ms
+  /// over jobs finished by `complete`/`fail` and seen since (a poll that finishes a job sees it
+  /// at once and is not counted).
+  boost::json::object stats() const;
 
   void clear();
 

@@ -29,6 +29,7 @@
 #include <stdexcept>
 #include <iostream>
 #include <type_traits>
+#include <unordered_map>
 #include <vector>
 
 namespace videogate::mock_vendor {
@@ -436,6 +437,7 @@ struct server::impl {
           std::cerr << "videogate-mock-vendor: connection error: " << ex.what() << "\n";
         }
       };
+      ++connections_;
       if (tls_)
         asio::co_spawn(ioc_, run_tls(std::move(socket)), on_done);
       else
@@ -457,6 +459,7 @@ struct server::impl {
     auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, use_tuple);
     if (ec)
       co_return;
+    ++tls_handshakes_;
     beast::flat_buffer buffer;
     co_await session(stream, buffer);
   }
@@ -585,6 +588,8 @@ struct server::impl {
       const auto injected = keyed && ctx.key_fault == fault::none ? chaos_.draw(kind == route_kind::status)
                                                                    : std::nullopt;
 
+      if (kind == route_kind::status)
+        count_status_read(ctx.key);
       const auto seq = next_seq_++;
       log_.push_back(record_of(ctx, seq, injected));
       logged_seq = seq;
@@ -725,6 +730,19 @@ struct server::impl {
     if (s.size() == 2 && s[1] == "health") {
       return json_reply(http::status::ok, {{"status", "ok"}});
     }
+    if (s.size() == 2 && s[1] == "stats") {
+      // Counters for benchmarks, where /_mock/requests and /_mock/jobs would be too big to read.
+      if (method != http::verb::get)
+        return plain_error(http::status::method_not_allowed, "use GET");
+      json::object reads;
+      for (auto& [key, r] : status_reads_)
+        reads[key] = {{"total", r.total}, {"max_per_second", std::max(r.max_per_second, r.this_second)}};
+      auto out = state_.jobs.stats();
+      out["connections"] = connections_;
+      out["tls_handshakes"] = tls_handshakes_;
+      out["status_reads"] = std::move(reads);
+      return json_reply(http::status::ok, out);
+    }
     if (s.size() == 2 && s[1] == "requests") {
       if (method != http::verb::get)
         return plain_error(http::status::method_not_allowed, "use GET");
@@ -737,6 +755,7 @@ struct server::impl {
       next_seq_ = 1;
       state_.jobs.clear();
       state_.characters.clear();
+      status_reads_.clear();
       callbacks_.clear();
       chaos_.reset();
       return json_reply(http::status::ok, {{"reset", true}});
@@ -820,6 +839,27 @@ struct server::impl {
   callback_sender callbacks_;
   std::deque<json::object> log_;
   std::uint64_t next_seq_ = 1;
+  std::uint64_t connections_ = 0;     ///< accepted, ever (GET /_mock/stats)
+  std::uint64_t tls_handshakes_ = 0;  ///< completed TLS handshakes, ever
+  /// Status reads per key: in all, and the most in one wall-clock second.
+  struct status_count {
+    std::uint64_t total = 0, this_second = 0, max_per_second = 0;
+    std::int64_t second = 0;
+  };
+  std::unordered_map<std::string, status_count> status_reads_;
+
+  void count_status_read(const std::string& key)
+  {
+    auto& c = status_reads_[key];
+    const auto now = unix_now();
+    if (now != c.second) {
+      c.max_per_second = std::max(c.max_per_second, c.this_second);
+      c.this_second = 0;
+      c.second = now;
+    }
+    ++c.total;
+    ++c.this_second;
+  }
 };
 
 server::server(asio::io_context& ioc, options opts) : impl_(std::make_unique<impl>(ioc, std::move(opts))) {}
