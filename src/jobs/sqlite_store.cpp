@@ -557,15 +557,17 @@ class sqlite_store final : public store, private sqlite_db {
     return sqlite3_changes(db_.get()) > 0;
   }
 
-  std::vector<job_record> due(const std::string& upstream, std::int64_t updated_before_ms, int limit) override {
-    std::vector<job_record> out;
-    if (limit <= 0) return out;
+  std::vector<std::vector<job_record>> due(const std::vector<due_query>& queries) override {
+    std::vector<std::vector<job_record>> out(queries.size());
     std::lock_guard lock(mutex_);
-    stmt_use s(due_.get());
-    bind_text(s, 1, upstream);
-    bind_int(s, 2, updated_before_ms);
-    bind_int(s, 3, limit);
-    while (step_row(s, "due")) out.push_back(row_to_record(s.get()));
+    for (std::size_t i = 0; i < queries.size(); ++i) {
+      if (queries[i].limit <= 0) continue;
+      stmt_use s(due_.get());
+      bind_text(s, 1, queries[i].upstream);
+      bind_int(s, 2, queries[i].updated_before_ms);
+      bind_int(s, 3, queries[i].limit);
+      while (step_row(s, "due")) out[i].push_back(row_to_record(s.get()));
+    }
     return out;
   }
 

@@ -37,29 +37,35 @@ void store::drop_lease(const std::string&) {}
 bool store::claim_slot(const std::string&, const std::string&, int, const std::string&, std::int64_t) { return true; }
 void store::release_slot(const std::string&, const std::string&, const std::string&) {}
 
-std::vector<job_record> store::due(const std::string& upstream, std::int64_t updated_before_ms, int limit) {
-  std::vector<job_record> out;
-  if (limit <= 0) return out;
+std::vector<std::vector<job_record>> store::due(const std::vector<due_query>& queries) {
+  std::vector<std::vector<job_record>> out(queries.size());
+  std::map<std::string, std::size_t> which;
+  for (std::size_t i = 0; i < queries.size(); ++i) which.emplace(queries[i].upstream, i);
   auto staler = [](const job_record& a, const job_record& b) { return a.updated_at_ms < b.updated_at_ms; };
-  // The `limit` stalest, kept as a max-heap on updated_at while paging through every unfinished job.
+  // One pass over every unfinished job for all the queries; each keeps its `limit` stalest
+  // as a max-heap on updated_at.
   std::int64_t after = 0;
   for (;;) {
     auto page = unfinished(1000, after);
     for (auto& j : page) {
       after = j.seq;
-      if (j.upstream != upstream || j.updated_at_ms >= updated_before_ms) continue;
-      if (static_cast<int>(out.size()) < limit) {
-        out.push_back(std::move(j));
-        std::push_heap(out.begin(), out.end(), staler);
-      } else if (j.updated_at_ms < out.front().updated_at_ms) {
-        std::pop_heap(out.begin(), out.end(), staler);
-        out.back() = std::move(j);
-        std::push_heap(out.begin(), out.end(), staler);
+      auto it = which.find(j.upstream);
+      if (it == which.end()) continue;
+      auto& q = queries[it->second];
+      auto& heap = out[it->second];
+      if (j.updated_at_ms >= q.updated_before_ms || q.limit <= 0) continue;
+      if (static_cast<int>(heap.size()) < q.limit) {
+        heap.push_back(std::move(j));
+        std::push_heap(heap.begin(), heap.end(), staler);
+      } else if (j.updated_at_ms < heap.front().updated_at_ms) {
+        std::pop_heap(heap.begin(), heap.end(), staler);
+        heap.back() = std::move(j);
+        std::push_heap(heap.begin(), heap.end(), staler);
       }
     }
     if (page.size() < 1000) break;
   }
-  std::sort_heap(out.begin(), out.end(), staler);
+  for (auto& heap : out) std::sort_heap(heap.begin(), heap.end(), staler);
   return out;
 }
 

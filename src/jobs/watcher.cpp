@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include <exception>
 #include <vector>
 
 namespace asio = boost::asio;
@@ -93,31 +94,38 @@ asio::awaitable<void> watcher::pass() {
   // so a backlog larger than the budget is polled round-robin (nothing starves) and the
   // watcher holds one batch in memory, never every unfinished job. An upstream whose workers
   // are still busy from an earlier pass (a hung vendor) is skipped; the others go on.
+  std::vector<due_query> queries;
   for (auto& up : snap->upstreams()) {
     auto& cfg = up->cfg();
-    if (stopping_) break;
     if (!claim_upstream(cfg.name)) continue;
     auto interval = std::max<long long>(cfg.poll_interval.count(), 1000);
     auto per_pass = cfg.max_polls_per_second > 0
-                        ? static_cast<int>(std::max<long long>(
-                              1, static_cast<long long>(cfg.max_polls_per_second) * period_.count() / 1000))
-                        : max_batch;
-    std::vector<job_record> jobs;
-    try {
-      jobs = co_await store_->due(cfg.name, now - interval, std::min(per_pass, max_batch));
-    } catch (const std::exception& e) {
-      upstream_done(cfg.name);
-      throw;
-    }
-    if (jobs.empty()) {
-      upstream_done(cfg.name);
+                        ? std::max<long long>(1, static_cast<long long>(cfg.max_polls_per_second) * period_.count() / 1000)
+                        : static_cast<long long>(max_batch);
+    queries.push_back({cfg.name, now - interval, static_cast<int>(std::min<long long>(per_pass, max_batch))});
+  }
+  if (queries.empty()) co_return;
+  std::vector<std::vector<job_record>> due;
+  std::exception_ptr failed;
+  try {
+    due = co_await store_->due(queries);
+  } catch (...) {
+    failed = std::current_exception();
+  }
+  if (failed) {
+    for (auto& q : queries) upstream_done(q.upstream);
+    std::rethrow_exception(failed);
+  }
+  for (std::size_t i = 0; i < queries.size(); ++i) {
+    if (due[i].empty() || stopping_) {
+      upstream_done(queries[i].upstream);
       continue;
     }
     auto work = std::make_shared<upstream_work>();
-    work->upstream = cfg.name;
+    work->upstream = queries[i].upstream;
     work->snap = snap;
-    work->jobs.reserve(jobs.size());
-    for (auto& j : jobs) work->jobs.push_back(std::move(j.id));
+    work->jobs.reserve(due[i].size());
+    for (auto& j : due[i]) work->jobs.push_back(std::move(j.id));
     work->workers = per_upstream;
     for (int w = 0; w < per_upstream; ++w) asio::co_spawn(ex, work_through(self, refresh_, &ids_, work), asio::detached);
   }

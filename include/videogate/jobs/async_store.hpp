@@ -95,8 +95,8 @@ class async_store {
   auto unfinished(int limit, std::int64_t after_seq = 0) {
     return call([limit, after_seq](store& s) { return s.unfinished(limit, after_seq); });
   }
-  auto due(std::string upstream, std::int64_t updated_before_ms, int limit) {
-    return call([u = std::move(upstream), updated_before_ms, limit](store& s) { return s.due(u, updated_before_ms, limit); });
+  auto due(std::vector<due_query> queries) {
+    return call([q = std::move(queries)](store& s) { return s.due(q); });
   }
   auto update(job_record r) { return call([r = std::move(r)](store& s) { return s.update(r); }); }
   /// update() with the webhook events its terminal state makes, in one step.

@@ -114,6 +114,13 @@ struct list_page {
   bool has_more = false;
 };
 
+/// One upstream's share of a job watcher pass (store::due).
+struct due_query {
+  std::string upstream;
+  std::int64_t updated_before_ms = 0;
+  int limit = 0;
+};
+
 class store {
  public:
   virtual ~store() = default;
@@ -141,10 +148,11 @@ class store {
   virtual bool erase(const std::string& id) = 0;
   /// Jobs not yet terminal (for the job watcher), oldest first, those with seq > after_seq.
   virtual std::vector<job_record> unfinished(int limit, std::int64_t after_seq = 0) = 0;
-  /// The job watcher's work for one pass: unfinished jobs of `upstream` last updated before
-  /// `updated_before_ms`, the least recently updated first, at most `limit`. The default pages
-  /// through unfinished(); a store with an index on it (SQLite) reads only what it returns.
-  virtual std::vector<job_record> due(const std::string& upstream, std::int64_t updated_before_ms, int limit);
+  /// The job watcher's work for one pass: for each query, the unfinished jobs of its upstream
+  /// last updated before its time, the least recently updated first, at most its limit
+  /// (answers in query order). The default pages through unfinished() once for them all; a
+  /// store with an index on it (SQLite) reads only what it returns.
+  virtual std::vector<std::vector<job_record>> due(const std::vector<due_query>& queries);
 
   /// Records `r` for (client, key) unless a record for them made at or after `not_before`
   /// exists: then that record is returned and nothing is written. Atomic.

@@ -418,15 +418,24 @@ TYPED_TEST(StoreTest, DueIsPerUpstreamStalestFirstAndBounded) {
     for (auto& j : js) out.push_back(j.id);
     return out;
   };
-  EXPECT_EQ(ids_of(this->store_->due("up-a", 8000, 10)), (ids{"a2", "a3", "a1"}));
-  EXPECT_EQ(ids_of(this->store_->due("up-a", 8000, 2)), (ids{"a2", "a3"})) << "the stalest, not the oldest made";
-  EXPECT_EQ(ids_of(this->store_->due("up-b", 8000, 10)), (ids{"b1"}));
-  EXPECT_TRUE(this->store_->due("up-a", 800, 10).empty());
-  EXPECT_TRUE(this->store_->due("up-a", 8000, 0).empty());
+  auto due = [&](const std::string& upstream, std::int64_t before, int limit) {
+    return ids_of(this->store_->due({{upstream, before, limit}}).at(0));
+  };
+  EXPECT_EQ(due("up-a", 8000, 10), (ids{"a2", "a3", "a1"}));
+  EXPECT_EQ(due("up-a", 8000, 2), (ids{"a2", "a3"})) << "the stalest, not the oldest made";
+  EXPECT_EQ(due("up-b", 8000, 10), (ids{"b1"}));
+  EXPECT_TRUE(due("up-a", 800, 10).empty());
+  EXPECT_TRUE(due("up-a", 8000, 0).empty());
+  EXPECT_TRUE(due("up-c", 8000, 10).empty()) << "an upstream without jobs";
+  // Several upstreams in one call, each with its own time and limit, answered in order.
+  auto both = this->store_->due({{"up-b", 8000, 5}, {"up-a", 4000, 1}});
+  ASSERT_EQ(both.size(), 2u);
+  EXPECT_EQ(ids_of(both[0]), (ids{"b1"}));
+  EXPECT_EQ(ids_of(both[1]), (ids{"a2"}));
   // A poll moves a job to the back of the line.
   auto polled = job("a2", "up-a", 7000, "in_progress");
   this->store_->update(polled);
-  EXPECT_EQ(ids_of(this->store_->due("up-a", 8000, 10)), (ids{"a3", "a1", "a2"}));
+  EXPECT_EQ(due("up-a", 8000, 10), (ids{"a3", "a1", "a2"}));
 }
 
 TYPED_TEST(StoreTest, ConcurrentPutsGetDistinctSeqs) {
