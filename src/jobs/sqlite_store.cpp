@@ -1,19 +1,15 @@
 #include "videogate/jobs/store.hpp"
 
+#include "sqlite_checkpointer.hpp"
 #include "sqlite_db.hpp"
 
-#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
 #include <algorithm>
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
 #include <limits>
 #include <mutex>
 #include <stdexcept>
 #include <string_view>
-#include <thread>
 #include <utility>
 
 namespace videogate::jobs {
@@ -128,7 +124,10 @@ class sqlite_store final : public store, private sqlite_db {
     exec("PRAGMA temp_store = MEMORY", "keep temporary tables in memory");
     check_schema_version();
     exec(schema_sql, "create schema");
-    start_checkpointer(path);
+    if (path.empty() || path == ":memory:" || path.starts_with("file::memory:"))
+      exec("PRAGMA wal_autocheckpoint = 1000", "set checkpoint interval");
+    else
+      checkpointer_ = std::make_unique<sqlite_checkpointer>(db_.get(), path);
 
     const std::string cols = job_columns;
     insert_ = prepare(
@@ -203,15 +202,6 @@ class sqlite_store final : public store, private sqlite_db {
                    "updated_at_ms < ?2 ORDER BY updated_at_ms ASC LIMIT ?3");
     unfinished_ = prepare("SELECT " + cols +
                            " FROM jobs WHERE status NOT IN ('completed', 'failed', 'deleted') AND seq > ?2 ORDER BY seq ASC LIMIT ?1");
-  }
-
-  ~sqlite_store() override {
-    {
-      std::lock_guard lk(ckpt_mu_);
-      ckpt_stop_ = true;
-    }
-    ckpt_cv_.notify_all();
-    if (checkpointer_.joinable()) checkpointer_.join();
   }
 
   using store::put;
@@ -636,79 +626,6 @@ class sqlite_store final : public store, private sqlite_db {
   stmt_ptr unfinished_;
   stmt_ptr due_;
 
-  // ---- checkpoints off the writing thread ------------------------------------------------
-  // SQLite's automatic checkpoint runs inside the commit that crosses its threshold: every
-  // request queued behind that commit waits for the whole copy and its fsync (the p99 of a
-  // create load, tests/bench). Here the writer only appends to the WAL; a thread of its own,
-  // on its own connection, copies the WAL back (PASSIVE: never blocking the writer) when it
-  // holds checkpoint_pages, and at least once a second.
-  static constexpr int checkpoint_pages = 2000;        // ~8 MiB of WAL
-  // Under writes that never pause the WAL cannot start over (the checkpointer always trails
-  // the writer); at this size the writer copies back the little the checkpointer has not
-  // (and syncs), and the WAL starts from the top: it stays near 32 MiB on disk.
-  static constexpr int writer_checkpoint_pages = 8000;
-
-  void start_checkpointer(const std::string& path) {
-    if (path.empty() || path == ":memory:" || path.starts_with("file::memory:")) {
-      exec("PRAGMA wal_autocheckpoint = 1000", "set checkpoint interval");
-      return;
-    }
-    sqlite3_wal_hook(db_.get(), &sqlite_store::on_wal, this);  // replaces the automatic checkpoint
-    checkpointer_ = std::thread([this, path] { run_checkpoints(path); });
-  }
-
-  static int on_wal(void* self_ptr, sqlite3* db, const char*, int frames) {
-    auto* self = static_cast<sqlite_store*>(self_ptr);
-    if (frames >= writer_checkpoint_pages) {
-      sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-      return SQLITE_OK;
-    }
-    // Frames since the last checkpoint (a WAL started over from the top counts from 0).
-    auto done = self->ckpt_done_frames_.load(std::memory_order_relaxed);
-    if (frames < done) done = 0;
-    if (frames - done >= checkpoint_pages) {
-      {
-        std::lock_guard lk(self->ckpt_mu_);
-        self->ckpt_wanted_ = true;
-      }
-      self->ckpt_cv_.notify_one();
-    }
-    return SQLITE_OK;
-  }
-
-  void run_checkpoints(const std::string& path) {
-    sqlite3* raw = nullptr;
-    int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
-    db_ptr conn(raw);
-    if (rc != SQLITE_OK) {
-      spdlog::warn("store: no checkpoint connection ({}); the writer checkpoints past {} pages",
-                   sqlite3_errstr(rc), writer_checkpoint_pages);
-      return;
-    }
-    sqlite3_busy_timeout(conn.get(), 1000);
-    // A connection opens the WAL on its first read; until then a checkpoint is a no-op.
-    sqlite3_exec(conn.get(), "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
-    std::unique_lock lk(ckpt_mu_);
-    while (!ckpt_stop_) {
-      ckpt_cv_.wait_for(lk, std::chrono::seconds(1), [this] { return ckpt_stop_ || ckpt_wanted_; });
-      if (ckpt_stop_) break;
-      ckpt_wanted_ = false;
-      lk.unlock();
-      int log_frames = 0, copied = 0;
-      rc = sqlite3_wal_checkpoint_v2(conn.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &copied);
-      if (rc == SQLITE_OK) ckpt_done_frames_.store(copied, std::memory_order_relaxed);
-      if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-        spdlog::warn("store: checkpoint failed: {}", sqlite3_errmsg(conn.get()));
-      lk.lock();
-    }
-  }
-
-  std::thread checkpointer_;
-  std::mutex ckpt_mu_;
-  std::condition_variable ckpt_cv_;
-  bool ckpt_stop_ = false;
-  bool ckpt_wanted_ = false;
-  std::atomic<int> ckpt_done_frames_{0};  ///< WAL frames copied back by the last checkpoint
   stmt_ptr update_;
   stmt_ptr claim_;
   stmt_ptr find_claim_;
@@ -720,6 +637,9 @@ class sqlite_store final : public store, private sqlite_db {
   stmt_ptr add_event_, save_event_, outbox_due_, outbox_next_, get_event_, list_events_, list_events_by_status_,
       count_events_, put_media_, get_media_, prune_media_;
   std::uint64_t claims_ = 0;
+  /// Copies the WAL back on a thread of its own (null for an in-memory database); stopped
+  /// before the connection (a base) closes.
+  std::unique_ptr<sqlite_checkpointer> checkpointer_;
 };
 
 }  // namespace
