@@ -60,7 +60,8 @@ asio::awaitable<http::response> from_job(gateway& g, context& ctx, const std::st
   // An extension's length follows the duration rules of a create (DESIGN §2) for the
   // source's model on its upstream.
   std::string seconds = original->seconds;
-  if (derive && derive->what == derive_request::kind::extension) {
+  bool extension = derive && derive->what == derive_request::kind::extension;
+  if (extension) {
     create_request like;
     like.model = original->model;
     auto secs = dialects::pick_duration(derive->seconds, up->dialect().allowed_durations(ucfg, like), ucfg.name,
@@ -68,8 +69,9 @@ asio::awaitable<http::response> from_job(gateway& g, context& ctx, const std::st
     if (!secs) co_return error_response(g, ctx, secs.error());
     seconds = std::to_string(*secs);
   }
-  // Built again with the picked length (an extension's) now that the source is known.
-  auto call = derive ? up->dialect().derive(*derive, f->upstream_id, ucfg, seconds) : std::move(offered);
+  // An extension's call is built again with the length picked for the source's model; a
+  // remix or an edit sends the call already built.
+  auto call = extension ? up->dialect().derive(*derive, f->upstream_id, ucfg, seconds) : std::move(offered);
   if (!call) co_return error_response(g, ctx, call.error());
   auto r = co_await g.caller->send(*up, call_word, *call, key);
   result<dialects::job_state> st =
