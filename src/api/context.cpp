@@ -26,7 +26,10 @@ gateway::gateway(service_deps deps)
       watcher(std::make_shared<jobs::watcher>(live, d.store, refresher, ids)),
       webhooks(std::make_shared<jobs::webhook_sender>(live, d.store, d.client, d.metrics)),
       creates(std::make_unique<jobs::memory_coalescer<http::response>>()),
-      stamps(std::make_shared<key_stamps>()) {
+      stamps(std::make_shared<key_stamps>()),
+      started_ms(clock::now_ms()) {
+  last_load_.at_ms = started_ms;
+  last_load_.source = d.cfg->source;
   keep_key_states(*live->snapshot());
   refresher->on_events([w = std::weak_ptr<jobs::webhook_sender>(webhooks)] {
     if (auto s = w.lock()) s->wake();
@@ -74,7 +77,22 @@ reload_report gateway::reload() {
   };
   auto rep = live->reload(src);
   metrics().reload(rep.applied);
+  load_status st;
+  st.at_ms = clock::now_ms();
+  st.applied = rep.applied;
+  st.startup = false;
+  st.source = rep.source;
+  auto secrets = live->snapshot()->secrets();
+  for (auto& e : rep.errors) st.errors.push_back(dialects::scrub(e, secrets));
+  st.needs_restart = rep.needs_restart;
+  std::lock_guard lk(load_mu_);
+  last_load_ = std::move(st);
   return rep;
+}
+
+gateway::load_status gateway::last_load() const {
+  std::lock_guard lk(load_mu_);
+  return last_load_;
 }
 
 http::response json_response(int status, std::string body) {

@@ -18,7 +18,9 @@
 
 #include <boost/url/url_view.hpp>
 
+#include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -48,6 +50,18 @@ struct gateway {
   /// Reloads the config (SIGHUP, POST /admin/reload): routing::live swaps it, then the
   /// service's on_reload hook and the reload metric. Any thread.
   reload_report reload();
+
+  /// The last config load as the status page shows it: start-up, then each reload.
+  struct load_status {
+    std::int64_t at_ms = 0;
+    bool applied = true;
+    bool startup = true;
+    std::string source;
+    std::vector<std::string> errors;  ///< scrubbed of every key
+    std::vector<std::string> needs_restart;
+  };
+  load_status last_load() const;
+  const std::int64_t started_ms;
   /// Unfinished jobs per (upstream, key) as the store holds them, for max_jobs_per_key at
   /// start-up and for keys a reload brings in. Blocking: start-up and reload only.
   routing::unfinished_counts count_unfinished() const;
@@ -58,6 +72,10 @@ struct gateway {
 
   jobs::async_store& store() const noexcept { return *d.store; }
   observe::metrics& metrics() const noexcept { return *d.metrics; }
+
+ private:
+  mutable std::mutex load_mu_;
+  load_status last_load_;
 };
 
 /// What one request carries through its handler.

@@ -10,12 +10,13 @@ namespace {
 std::string key_metrics(const routing::router& rt) {
   std::string out = "# HELP videogate_upstream_keys Upstream keys by state.\n# TYPE videogate_upstream_keys gauge\n";
   std::string jobs =
-      "# HELP videogate_jobs_in_flight Unfinished jobs per upstream.\n# TYPE videogate_jobs_in_flight gauge\n";
+      "# HELP videogate_jobs_in_flight Unfinished jobs per upstream (as this process counts them per key).\n# TYPE videogate_jobs_in_flight gauge\n";
+  auto now = routing::key_clock::now();
   for (auto& up : rt.upstreams()) {
     int counts[3] = {0, 0, 0};
     int unfinished = 0;
     for (auto& k : up->keys().view()) {
-      ++counts[static_cast<int>(k.state.health)];
+      ++counts[static_cast<int>(routing::shown_health(k.state, now))];
       unfinished += k.unfinished;
     }
     for (int h = 0; h < 3; ++h)
@@ -47,7 +48,10 @@ boost::asio::awaitable<http::response> readiness(gateway& g) {
 // GET /metrics
 http::response metrics_page(const gateway& g, const routing::router& rt) {
   http::response r;
-  r.body = g.metrics().render() + key_metrics(rt);
+  r.body = g.metrics().render() + key_metrics(rt) +
+           "# HELP videogate_store_errors_total Job store operations that failed.\n"
+           "# TYPE videogate_store_errors_total counter\nvideogate_store_errors_total " +
+           std::to_string(g.store().errors()) + "\n";
   r.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
   return r;
 }

@@ -112,16 +112,22 @@ asio::awaitable<result<job_record>> refresher::refresh(std::shared_ptr<routing::
   // No store hop for finished jobs, unless the store is shared: another replica may delete
   // the job, and only the store knows.
   if (!store_->shared())
-    if (auto hot = terminal_->get(id)) co_return *hot;
+    if (auto hot = terminal_->get(id)) {
+      metrics_->job_read_from(observe::job_read::terminal_cache);
+      co_return *hot;
+    }
   auto cached = co_await store_->get(id);
   if (cached && cached->terminal() && cached->status != video_status::deleted) terminal_->put(*cached);
   if (cached && cached->status == video_status::deleted)
     co_return fail(errc::not_found, "No video found with id '" + id + "': it was deleted.", "video_id");
   auto up = snap->find(f.upstream);
   if (cached &&
-      (cached->terminal() || !up || clock::now_ms() - cached->updated_at_ms < up->cfg().poll_interval.count()))
+      (cached->terminal() || !up || clock::now_ms() - cached->updated_at_ms < up->cfg().poll_interval.count())) {
+    metrics_->job_read_from(observe::job_read::store);
     co_return *cached;
+  }
   if (!up) co_return fail(errc::no_upstream_available, "The upstream that made this video is no longer configured.");
+  metrics_->job_read_from(observe::job_read::poll);
   auto self = shared_from_this();
   // Named, not written inside the co_await expression: GCC 12 double-destroys capturing
   // lambdas that are temporaries of a co_await expression.

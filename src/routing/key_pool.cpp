@@ -1,6 +1,8 @@
 #include "videogate/routing/key_pool.hpp"
 
+#include "videogate/core/clock.hpp"
 #include "videogate/core/error.hpp"
+#include "videogate/dialects/dialect.hpp"
 #include "videogate/jobs/ids.hpp"
 
 #include <algorithm>
@@ -24,6 +26,27 @@ std::vector<std::string> key_ledger::secrets() const {
   std::vector<std::string> out;
   for (auto& [fp, e] : by_fp_) out.push_back(e->key.secret);
   return out;
+}
+
+void key_ledger::note_error(const key_ref& key, const error& e) {
+  vendor_error v;
+  v.at_ms = clock::now_ms();
+  v.key_fp = key.fp;
+  v.code = to_string(e.code);
+  v.message = dialects::scrub(e.message, secrets());
+  if (v.message.size() > 300) {
+    std::size_t cut = 300;
+    while (cut > 0 && (static_cast<unsigned char>(v.message[cut]) & 0xC0) == 0x80) --cut;  // a whole UTF-8 character
+    v.message.resize(cut);
+    v.message += "\u2026";
+  }
+  std::lock_guard lk(mu);
+  last_error_ = std::move(v);
+}
+
+std::optional<key_ledger::vendor_error> key_ledger::last_error() const {
+  std::lock_guard lk(mu);
+  return last_error_;
 }
 
 key_pool::key_pool(const config::upstream_config& cfg, key_policy policy, std::shared_ptr<key_ledger> ledger)

@@ -89,6 +89,10 @@ admission admit(const key_state& s, key_clock::time_point now) {
   return admission::disabled;
 }
 
+key_health shown_health(const key_state& s, key_clock::time_point now) {
+  return s.health == key_health::cooling && now >= s.until ? key_health::healthy : s.health;
+}
+
 const char* to_string(key_health h) {
   switch (h) {
     case key_health::healthy: return "healthy";

@@ -39,6 +39,7 @@ boost::asio::awaitable<result<http::client_response>> upstream_caller::send(upst
 void report(upstream& up, const key_ref* key, const error* e, bool probe) {
   if (!key) return;
   std::optional<std::chrono::seconds> retry_after;
+  if (e) up.keys().ledger()->note_error(*key, *e);
   if (e && e->retry_after_s) retry_after = std::chrono::seconds(*e->retry_after_s);
   up.keys().report(*key, e ? event_for(e->code) : key_event::success, key_clock::now(), retry_after, probe);
 }

@@ -41,9 +41,9 @@ class async_store {
     if constexpr (std::is_void_v<R>) {
       return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>, void(std::exception_ptr)>(
           [this](auto handler, F fn) {
-            boost::asio::post(pool_, [s = store_.get(), h = std::move(handler), fn = std::move(fn)]() mutable {
+            boost::asio::post(pool_, [this, s = store_.get(), h = std::move(handler), fn = std::move(fn)]() mutable {
               std::exception_ptr ep;
-              try { fn(*s); } catch (...) { ep = std::current_exception(); }
+              try { fn(*s); } catch (...) { ep = std::current_exception(); failed(); }
               auto ex = boost::asio::get_associated_executor(h);
               boost::asio::dispatch(ex, [h = std::move(h), ep]() mutable { std::move(h)(ep); });
             });
@@ -52,10 +52,10 @@ class async_store {
     } else {
       return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>, void(std::exception_ptr, R)>(
           [this](auto handler, F fn) {
-            boost::asio::post(pool_, [s = store_.get(), h = std::move(handler), fn = std::move(fn)]() mutable {
+            boost::asio::post(pool_, [this, s = store_.get(), h = std::move(handler), fn = std::move(fn)]() mutable {
               std::exception_ptr ep;
               R r{};
-              try { r = fn(*s); } catch (...) { ep = std::current_exception(); }
+              try { r = fn(*s); } catch (...) { ep = std::current_exception(); failed(); }
               auto ex = boost::asio::get_associated_executor(h);
               boost::asio::dispatch(ex, [h = std::move(h), ep, r = std::move(r)]() mutable { std::move(h)(ep, std::move(r)); });
             });
@@ -177,6 +177,7 @@ class async_store {
       try {
         store_->save_key_state(k);
       } catch (const std::exception& e) {
+        failed();
         spdlog::warn("cannot save the state of key {} of upstream {}: {}", k.key_fp, k.upstream, e.what());
       }
     });
@@ -194,6 +195,8 @@ class async_store {
 
   store& blocking() { return *store_; }  ///< for start-up and tests only
   std::size_t last_batch() const { return last_batch_; }  ///< size of the latest group commit
+  /// Store operations that failed (threw) since start-up: the store_errors metric.
+  unsigned long long errors() const noexcept { return errors_.load(std::memory_order_relaxed); }
   void stop() { pool_.join(); }
 
  private:
@@ -218,6 +221,7 @@ class async_store {
       store_->put_many(records);
     } catch (...) {
       ep = std::current_exception();
+      failed();
     }
     last_batch_ = batch.size();
     for (auto& p : batch) p.done(ep);
@@ -227,6 +231,8 @@ class async_store {
   std::vector<pending_put> pending_;
   bool flush_scheduled_ = false;
   std::atomic<std::size_t> last_batch_{0};
+  std::atomic<unsigned long long> errors_{0};
+  void failed() noexcept { errors_.fetch_add(1, std::memory_order_relaxed); }
   std::unique_ptr<store> store_;
   boost::asio::thread_pool pool_;
 };

@@ -60,10 +60,23 @@ class key_ledger {
   /// changes, so the state can be kept in the store (DESIGN §4). Set once; under `mu`.
   std::function<void(const key_ref&, const key_state&)> observer;
 
+  /// The last failure a vendor call of this upstream ended in (for the status page).
+  struct vendor_error {
+    std::int64_t at_ms = 0;  ///< wall clock
+    std::string key_fp;
+    std::string code;        ///< the gateway's error code (errc name)
+    std::string message;     ///< scrubbed of every key the ledger knows, at most 300 bytes
+  };
+  /// Records `e` as the last vendor error (scrubs and shortens it). Takes `mu`.
+  void note_error(const key_ref& key, const error& e);
+  /// Takes `mu`.
+  std::optional<vendor_error> last_error() const;
+
   mutable std::mutex mu;
 
  private:
   std::map<std::string, std::unique_ptr<entry>, std::less<>> by_fp_;
+  std::optional<vendor_error> last_error_;
 };
 
 class key_pool {

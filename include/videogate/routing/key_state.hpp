@@ -57,6 +57,10 @@ enum class admission {
 /// Whether a new request may use the key at `now`.
 admission admit(const key_state& s, key_clock::time_point now);
 
+/// The health to show (admin answers, the status page, metrics) at `now`: a cooling key whose
+/// cooldown has passed is healthy, though its state changes only at its next request.
+key_health shown_health(const key_state& s, key_clock::time_point now);
+
 const char* to_string(key_health h);
 
 }  // namespace videogate::routing

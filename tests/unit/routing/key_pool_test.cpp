@@ -852,5 +852,31 @@ TEST(KeyPoolEventFor, EveryErrc) {
     EXPECT_EQ(event_for(code), event) << "errc::" << to_string(code);
 }
 
+TEST(KeyLedger, TheLastVendorErrorIsScrubbedOfEveryKeyAndShortened) {
+  auto cfg = make_cfg(config::key_strategy::round_robin);
+  key_pool pool(cfg);
+  auto& ledger = *pool.ledger();
+  EXPECT_FALSE(ledger.last_error());
+  auto* key = pool.keys()[1];
+  ledger.note_error(*key, error{errc::invalid_api_key, "Incorrect API key provided: " + key->secret + " (and " +
+                                                           secrets[3] + ")"});
+  auto e = ledger.last_error();
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->key_fp, key->fp);
+  EXPECT_EQ(e->code, "invalid_api_key");
+  EXPECT_GT(e->at_ms, 0);
+  for (auto& s : secrets) EXPECT_EQ(e->message.find(s), std::string::npos) << e->message;
+  EXPECT_NE(e->message.find("Incorrect API key provided: "), std::string::npos);
+
+  // Long messages are cut on a character boundary (é is two bytes) with an ellipsis.
+  std::string long_text(299, 'x');
+  long_text += "\xc3\xa9" "and more";
+  ledger.note_error(*key, error{errc::bad_upstream_response, long_text});
+  e = ledger.last_error();
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->code, "bad_upstream_response");
+  EXPECT_EQ(e->message, std::string(299, 'x') + "\u2026");
+}
+
 }  // namespace
 }  // namespace videogate::routing

@@ -996,3 +996,28 @@ TEST(KeyStatePolicy, CustomProbeInterval) {
 
 }  // namespace
 }  // namespace videogate::routing
+
+// --- the health shown (admin answers, status page, metrics) --------------------------------
+
+namespace videogate::routing {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(KeyStateShown, ACoolingKeyPastItsCooldownShowsHealthy) {
+  const auto at = key_clock::time_point{} + 1000s;
+  auto s = on_event(key_state{}, key_event::rate_limited, at, key_policy{});
+  ASSERT_EQ(s.health, key_health::cooling);
+  EXPECT_EQ(shown_health(s, at + 29s), key_health::cooling);
+  EXPECT_EQ(shown_health(s, at + 30s), key_health::healthy) << "usable again, though no request changed its state yet";
+}
+
+TEST(KeyStateShown, ADisabledKeyStaysDisabledPastItsProbeTime) {
+  const auto at = key_clock::time_point{} + 1000s;
+  auto s = on_event(key_state{}, key_event::invalid_key, at, key_policy{});
+  EXPECT_EQ(shown_health(s, at + 601s), key_health::disabled) << "only a probe's answer brings it back";
+  EXPECT_EQ(shown_health(key_state{}, at), key_health::healthy);
+}
+
+}  // namespace
+}  // namespace videogate::routing
