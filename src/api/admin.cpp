@@ -1,11 +1,17 @@
 #include "admin.hpp"
 
+#include "status_html.hpp"
+
 #include "videogate/api/error_table.hpp"
 #include "videogate/dialects/dialect.hpp"
 
 #include <boost/json.hpp>
 
+#include "videogate/core/base64.hpp"
 #include "videogate/core/clock.hpp"
+#include "videogate/observe/metrics.hpp"
+
+#include <boost/url/parse.hpp>
 #include "videogate/jobs/webhooks.hpp"
 
 #include <algorithm>
@@ -15,6 +21,142 @@
 namespace json = boost::json;
 
 namespace videogate::api {
+
+namespace {
+
+/// Seconds until a cooling key is usable again or a disabled key's next probe; 0 when healthy.
+long long seconds_left(const routing::key_state& s, routing::key_clock::time_point now) {
+  if (routing::shown_health(s, now) == routing::key_health::healthy) return 0;
+  return std::max<long long>(0, std::chrono::ceil<std::chrono::seconds>(s.until - now).count());
+}
+
+/// `scheme://host[:port]` of a base URL, without user info, path or query.
+std::string host_of(const std::string& base_url) {
+  auto u = boost::urls::parse_uri(base_url);
+  if (!u) return "?";
+  return std::string(u->scheme()) + "://" + std::string(u->encoded_host_and_port());
+}
+
+}  // namespace
+
+bool admin_authorised(const http::request& req, const std::string& admin_key, bool basic) {
+  if (admin_key.empty()) return false;
+  if (jobs::constant_time_equal(bearer(req), admin_key)) return true;
+  if (!basic) return false;
+  auto h = req.header("Authorization");
+  if (h.size() < 6 || !(h.substr(0, 6) == "Basic " || h.substr(0, 6) == "basic " || h.substr(0, 6) == "BASIC ")) return false;
+  auto cred = h.substr(6);
+  while (!cred.empty() && cred.front() == ' ') cred.remove_prefix(1);
+  while (!cred.empty() && cred.back() == ' ') cred.remove_suffix(1);
+  auto decoded = base64_decode(cred);
+  if (!decoded) return false;
+  auto colon = decoded->find(':');
+  if (colon == std::string::npos) return false;
+  return jobs::constant_time_equal(std::string_view(*decoded).substr(colon + 1), admin_key);
+}
+
+http::response admin_challenge(const gateway& g, const http::request& req, const context& ctx) {
+  // No "Bearer " followed by a word in the text: the error scrubber would take it for a token.
+  static constexpr const char* why =
+      "The status page needs the admin key: enter it as the password when the browser asks (any user name), or send "
+      "it in the Authorization header (scheme Bearer).";
+  auto r = error_response(g, ctx, fail(errc::invalid_api_key, why));
+  std::erase_if(r.headers, [](const auto& h) { return http::iequals(h.first, "WWW-Authenticate"); });
+  r.set("WWW-Authenticate", "Basic realm=\"videogate admin\", charset=\"UTF-8\"");
+  r.set("Cache-Control", "no-store");
+  // A person who closes the browser's sign-in dialog reads this page rather than JSON.
+  if (req.header("Accept").find("text/html") != std::string_view::npos) {
+    std::erase_if(r.headers, [](const auto& h) { return http::iequals(h.first, "Content-Type"); });
+    r.body = std::string("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>videogate: sign-in "
+                         "needed</title></head><body><h1>401: sign-in needed</h1><p>") +
+             why + "</p></body></html>\n";
+    r.set("Content-Type", "text/html; charset=utf-8");
+    r.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+  }
+  return r;
+}
+
+// GET /admin
+boost::asio::awaitable<http::response> status_page(gateway& g, const boost::urls::url_view& u, context& ctx) {
+  status_view v;
+  for (auto p : u.params()) {
+    if (p.key != "refresh")
+      co_return error_response(
+          g, ctx, fail(errc::unknown_parameter, "Unknown parameter: '" + std::string(p.key) + "'.", std::string(p.key)));
+    int n = -1;
+    auto [ptr, ec] = std::from_chars(p.value.data(), p.value.data() + p.value.size(), n);
+    if (ec != std::errc{} || ptr != p.value.data() + p.value.size() || !(n == 0 || (n >= 5 && n <= 3600)))
+      co_return error_response(
+          g, ctx, fail(errc::invalid_value, "'refresh' must be 0 (never) or seconds from 5 to 3600.", "refresh"));
+    v.refresh_s = n;
+  }
+  auto& rt = *ctx.snap;
+  v.now_s = clock::now_s();
+  v.started_s = g.started_ms / 1000;
+  v.store_kind = g.d.cfg->store.kind;
+  auto secrets = rt.secrets();
+  auto history = g.metrics().job_history(v.now_s / 60);
+  auto now = routing::key_clock::now();
+  for (auto& up : rt.upstreams()) {
+    status_view::upstream s;
+    s.name = up->cfg().name;
+    s.dialect = config::to_string(up->cfg().dialect);
+    s.host = host_of(up->cfg().base_url);
+    for (auto& k : up->keys().view()) {
+      auto shown = routing::shown_health(k.state, now);
+      status_view::key row;
+      row.fp = k.fp;
+      row.last4 = k.last4;
+      row.state = routing::to_string(shown);
+      if (shown != routing::key_health::healthy) row.reason = k.state.reason;
+      row.seconds_left = seconds_left(k.state, now);
+      if (k.state.since != routing::key_clock::time_point{} && k.state.since <= now)
+        row.seconds_in_state = std::chrono::duration_cast<std::chrono::seconds>(now - k.state.since).count();
+      row.probing = k.state.probing;
+      row.in_flight = k.in_flight;
+      row.unfinished = k.unfinished;
+      s.keys.push_back(std::move(row));
+    }
+    if (auto e = up->keys().ledger()->last_error())
+      s.last_error = status_view::vendor_error{e->at_ms / 1000, e->key_fp, e->code, dialects::scrub(e->message, secrets)};
+    for (auto& m : history[s.name]) s.history.push_back({m.minute, m.created, m.completed, m.failed});
+    v.upstreams.push_back(std::move(s));
+  }
+  auto load = g.last_load();
+  v.config = {load.at_ms / 1000, load.applied, load.startup, load.source, load.errors, load.needs_restart};
+
+  auto& hooks = v.hooks;
+  for (auto& c : rt.cfg().clients) hooks.configured = hooks.configured || c.webhook.has_value();
+  hooks.deliveries = g.metrics().webhook_deliveries();
+  constexpr int bound = 200;
+  std::vector<jobs::outbox_event> pending, failed;
+  try {
+    pending = co_await g.store().outbox_list(jobs::outbox_event::state::pending, bound);
+    failed = co_await g.store().outbox_list(jobs::outbox_event::state::failed, bound);
+  } catch (const std::exception& e) {
+    hooks.store_error = dialects::scrub(e.what(), secrets);
+  }
+  hooks.pending = static_cast<long long>(pending.size());
+  hooks.pending_more = pending.size() >= bound;
+  hooks.failed = static_cast<long long>(failed.size());
+  hooks.failed_more = failed.size() >= bound;
+  for (std::size_t i = 0; i < pending.size() && i < 5; ++i) {
+    auto& e = pending[i];
+    hooks.pending_events.push_back({e.id, e.type, e.video_id, e.client, dialects::scrub(e.last_error, secrets), e.attempts,
+                                    (e.next_attempt_ms + 999) / 1000});
+  }
+
+  http::response r;
+  r.status = 200;
+  r.body = render_status_html(v);
+  r.set("Content-Type", "text/html; charset=utf-8");
+  r.set("Cache-Control", "no-store");
+  r.set("Content-Security-Policy", status_page_csp());
+  r.set("X-Content-Type-Options", "nosniff");
+  r.set("X-Frame-Options", "DENY");
+  r.set("Referrer-Policy", "no-referrer");
+  co_return r;
+}
 
 // GET /admin/keys
 http::response admin_keys(const routing::router& rt) {
@@ -26,13 +168,13 @@ http::response admin_keys(const routing::router& rt) {
       json::object o;
       o["fingerprint"] = k.fp;
       o["last4"] = k.last4;
-      o["state"] = routing::to_string(k.state.health);
-      o["reason"] = k.state.reason.empty() ? json::value(nullptr) : json::value(k.state.reason);
-      auto left = k.state.health == routing::key_health::healthy
-                      ? 0
-                      : std::max<long long>(0, std::chrono::ceil<std::chrono::seconds>(k.state.until - now).count());
-      o["cooldown_left_s"] = k.state.health == routing::key_health::cooling ? left : 0;
-      o["next_probe_in_s"] = k.state.health == routing::key_health::disabled ? json::value(left) : json::value(nullptr);
+      auto shown = routing::shown_health(k.state, now);
+      o["state"] = routing::to_string(shown);
+      o["reason"] = k.state.reason.empty() || shown == routing::key_health::healthy ? json::value(nullptr)
+                                                                                    : json::value(k.state.reason);
+      auto left = seconds_left(k.state, now);
+      o["cooldown_left_s"] = shown == routing::key_health::cooling ? left : 0;
+      o["next_probe_in_s"] = shown == routing::key_health::disabled ? json::value(left) : json::value(nullptr);
       o["in_flight"] = k.in_flight;
       o["unfinished_jobs"] = k.unfinished;
       keys.push_back(std::move(o));

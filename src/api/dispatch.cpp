@@ -54,9 +54,19 @@ asio::awaitable<http::response> dispatch(gateway& g, http::request& req, context
   }
   if (!seg.empty() && seg[0] == "admin") {
     ctx.route = "/admin";
-    // No admin key configured, or not this one: the admin surface does not exist.
+    // No admin key configured: the admin surface does not exist.
     auto& admin_key = ctx.snap->cfg().admin.key;
-    if (admin_key.empty() || !jobs::constant_time_equal(bearer(req), admin_key)) co_return unknown_route("Unknown route");
+    if (admin_key.empty()) co_return unknown_route("Unknown route");
+    // The status page: a browser signs in with Basic auth, so it asks (401) instead of hiding.
+    // Basic is taken here only: a browser replays it on any request to the host, and the
+    // other admin calls change state (a cross-site form could reach them).
+    if (seg.size() == 1 || (seg.size() == 2 && seg[1].empty())) {
+      if (!admin_authorised(req, admin_key, true)) co_return admin_challenge(g, req, ctx);
+      if (m != "GET") co_return method_not_allowed("GET");
+      co_return co_await status_page(g, u, ctx);
+    }
+    // Not this key: the admin surface does not exist.
+    if (!admin_authorised(req, admin_key, false)) co_return unknown_route("Unknown route");
     if (seg.size() == 2 && seg[1] == "keys") {
       ctx.route = "/admin/keys";
       if (m != "GET") co_return method_not_allowed("GET");
