@@ -1318,6 +1318,8 @@ export async function startPublicEntrance() {
  *   those clients (`app`, `limited`) get these webhooks (DESIGN §9), and the config a
  *   `webhooks:` section, `settings` over TEST_WEBHOOK_SETTINGS
  * - `configure(config)`: last chance to change the config object before it is written
+ * - `mockArgs`: more arguments for the mock vendor, after the defaults (a repeated flag wins),
+ *   e.g. `['--retry-after', '3600']` (the Retry-After its 429 answers send)
  * Returns { baseURL, gatewayUrl, gatewayUrls, fetch, fleet, mockUrl, publicBaseUrl, tmpDir,
  *           configPath, mockRequests(), mockReset(), completeMockJob(id), mockCallbacks(),
  *           waitForMockCallback(predicate), publicRequests(), logs(), stop() }.
@@ -1344,7 +1346,7 @@ export async function startStack(options = {}) {
     ({ proc: mock } = await spawnUntilReady(
       'videogate-mock-vendor',
       VIDEOGATE_MOCK_BIN,
-      ['--listen', '127.0.0.1:0', '--complete-after-polls', '2', '--slow-ms', '3000'],
+      ['--listen', '127.0.0.1:0', '--complete-after-polls', '2', '--slow-ms', '3000', ...(options.mockArgs ?? [])],
       /videogate-mock-vendor listening on (\S+):(\d+)/,
       env,
     ).then(({ proc, match }) => {
