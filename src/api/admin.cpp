@@ -44,7 +44,7 @@ bool admin_authorised(const http::request& req, const std::string& admin_key, bo
   if (jobs::constant_time_equal(bearer(req), admin_key)) return true;
   if (!basic) return false;
   auto h = req.header("Authorization");
-  if (h.size() < 6 || !(h.substr(0, 6) == "Basic " || h.substr(0, 6) == "basic " || h.substr(0, 6) == "BASIC ")) return false;
+  if (h.size() < 6 || !http::iequals(h.substr(0, 5), "basic") || h[5] != ' ') return false;  // the scheme: any case
   auto cred = h.substr(6);
   while (!cred.empty() && cred.front() == ' ') cred.remove_prefix(1);
   while (!cred.empty() && cred.back() == ' ') cred.remove_suffix(1);

@@ -88,6 +88,7 @@ TEST(status_page, basic_or_bearer_admin_key_and_a_challenge_otherwise) {
   // Any user name; the key as the password. Or the key as a Bearer token. `/admin/` too.
   // (A user name holds no colon, RFC 7617: "a:b" + key would make "b:<key>" the password.)
   for (auto headers : {basic("operator", admin_key), basic("", admin_key), basic("ops@example.com", admin_key),
+                       videogate::http::header_list{{"Authorization", "bAsIc " + videogate::base64_encode("u:" + admin_key)}},
                        videogate::http::header_list{{"Authorization", "Bearer " + admin_key}}}) {
     auto r = request("GET", s.gw("/admin"), headers);
     EXPECT_EQ(r.status, 200) << headers[0].second;
