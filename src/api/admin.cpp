@@ -3,16 +3,14 @@
 #include "status_html.hpp"
 
 #include "videogate/api/error_table.hpp"
-#include "videogate/dialects/dialect.hpp"
-
-#include <boost/json.hpp>
-
 #include "videogate/core/base64.hpp"
 #include "videogate/core/clock.hpp"
+#include "videogate/dialects/dialect.hpp"
+#include "videogate/jobs/webhooks.hpp"
 #include "videogate/observe/metrics.hpp"
 
+#include <boost/json.hpp>
 #include <boost/url/parse.hpp>
-#include "videogate/jobs/webhooks.hpp"
 
 #include <algorithm>
 #include <charconv>
