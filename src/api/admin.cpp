@@ -126,20 +126,15 @@ boost::asio::awaitable<http::response> status_page(gateway& g, const boost::urls
   auto& hooks = v.hooks;
   for (auto& c : rt.cfg().clients) hooks.configured = hooks.configured || c.webhook.has_value();
   hooks.deliveries = g.metrics().webhook_deliveries();
-  constexpr int bound = 200;
-  std::vector<jobs::outbox_event> pending, failed;
+  std::vector<jobs::outbox_event> pending;
   try {
-    pending = co_await g.store().outbox_list(jobs::outbox_event::state::pending, bound);
-    failed = co_await g.store().outbox_list(jobs::outbox_event::state::failed, bound);
+    hooks.pending = co_await g.store().outbox_count(jobs::outbox_event::state::pending);
+    hooks.failed = co_await g.store().outbox_count(jobs::outbox_event::state::failed);
+    pending = co_await g.store().outbox_list(jobs::outbox_event::state::pending, 5);
   } catch (const std::exception& e) {
     hooks.store_error = dialects::scrub(e.what(), secrets);
   }
-  hooks.pending = static_cast<long long>(pending.size());
-  hooks.pending_more = pending.size() >= bound;
-  hooks.failed = static_cast<long long>(failed.size());
-  hooks.failed_more = failed.size() >= bound;
-  for (std::size_t i = 0; i < pending.size() && i < 5; ++i) {
-    auto& e = pending[i];
+  for (auto& e : pending) {
     hooks.pending_events.push_back({e.id, e.type, e.video_id, e.client, dialects::scrub(e.last_error, secrets), e.attempts,
                                     (e.next_attempt_ms + 999) / 1000});
   }

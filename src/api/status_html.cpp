@@ -251,9 +251,8 @@ std::string webhooks_section(const status_view& v) {
   if (!w.store_error.empty())
     o += "<p class=\"last-error\">The store did not answer: " + esc(w.store_error) + "</p>";
   if (!w.configured && w.pending == 0 && w.failed == 0) return o + "<p class=\"muted\">No client has a webhook configured.</p></section>";
-  auto count = [](long long n, bool more) { return std::to_string(n) + (more ? "+" : ""); };
-  o += "<p><span class=\"backlog\" data-pending=\"" + std::to_string(w.pending) + "\">" + count(w.pending, w.pending_more) +
-       " waiting for delivery</span> · " + count(w.failed, w.failed_more) + " given up (failed)";
+  o += "<p><span class=\"backlog\" data-pending=\"" + std::to_string(w.pending) + "\">" + std::to_string(w.pending) +
+       " waiting for delivery</span> · " + std::to_string(w.failed) + " given up (failed)";
   auto d = [&](const char* k) {
     auto it = w.deliveries.find(k);
     return std::to_string(it == w.deliveries.end() ? 0 : it->second);
@@ -288,7 +287,7 @@ std::string overview(const status_view& v) {
                   "</span><span>keys: " + n(counts[0]) + " healthy, " + n(counts[1]) + " cooling, " + n(counts[2]) +
                   " disabled</span><span>" + n(unfinished) + (unfinished == 1 ? " unfinished job" : " unfinished jobs") +
                   "</span><span>webhook backlog " +
-                  n(v.hooks.pending) + (v.hooks.pending_more ? "+" : "") + "</span><span>config " +
+                  n(v.hooks.pending) + "</span><span>config " +
                   (v.config.applied ? std::string("<span class=\"badge ok\">ok</span>")
                                     : std::string("<span class=\"badge refused\">last reload refused</span>")) +
                   "</span></section>";

@@ -48,8 +48,7 @@ struct status_view {
   };
   struct webhooks {
     bool configured = false;  ///< some client has a webhook
-    long long pending = 0, failed = 0;
-    bool pending_more = false, failed_more = false;  ///< counted up to a bound; more exist
+    long long pending = 0, failed = 0;  ///< events in the outbox by state
     std::map<std::string, unsigned long long> deliveries;  ///< by result
     std::vector<webhook_event> pending_events;  ///< a few, latest change first
     std::string store_error;                    ///< the store failed to list the outbox

@@ -253,3 +253,47 @@ TEST(status_page, store_errors_are_counted) {
   EXPECT_EQ(request("GET", s.gw("/readyz")).status, 503);
   EXPECT_GE(metric_value(s, "videogate_store_errors_total"), 1);
 }
+
+TEST(status_page, shows_the_webhook_backlog_with_its_latest_pending_event) {
+  // A receiver that always answers 503, and a retry an hour away: the event stays pending.
+  http_receiver hook({}, scripted_answer{503, {}, "busy"});
+  stack s;
+  s.start_mock({"--complete-after-polls", "1"});
+  s.start_gateway(openai_config(R"(["good-key-1"])", R"(clients:
+  - name: app
+    key: "client-key-1"
+    webhook:
+      url: ")" + hook.url("/hook") + R"("
+      secret: "whsec_c3RhdHVzLXBhZ2Utd2ViaG9vay1rZXk="
+webhooks:
+  schedule: [1h]
+  allow_private: true
+)"));
+  videogate::http::header_list client{{"Authorization", "Bearer client-key-1"}};
+  auto headers = client;
+  headers.emplace_back("Content-Type", "application/json");
+  auto id = id_of(request("POST", s.gw("/v1/videos"), headers, R"({"prompt":"a harbour at dawn","seconds":"4"})"));
+  ASSERT_FALSE(id.empty());
+  std::string status;
+  for (int i = 0; i < 50 && status != "completed"; ++i) status = field(request("GET", s.gw("/v1/videos/" + id), client).body, "status");
+  ASSERT_EQ(status, "completed");
+  ASSERT_TRUE(hook.wait_for(1, std::chrono::seconds(15))) << "the webhook was never attempted";
+
+  // The attempt is written after the receiver answered: read until the page shows it.
+  std::string html, row;
+  for (int i = 0; i < 100; ++i) {
+    html = page(s).body;
+    auto at = html.find("<table class=\"pending\">");
+    row = at == std::string::npos ? "" : html.substr(at, html.find("</table>", at) - at);
+    if (row.find("<td class=\"num\">1</td>") != std::string::npos) break;
+  }
+  EXPECT_NE(html.find("data-pending=\"1\">1 waiting for delivery</span> · 0 given up (failed)"), std::string::npos) << html;
+  EXPECT_NE(html.find("webhook backlog <b>1</b>"), std::string::npos);
+  EXPECT_NE(html.find("attempts since start-up: 0 delivered, 1 to retry, 0 failed"), std::string::npos) << html;
+  EXPECT_NE(row.find("video.completed"), std::string::npos) << row;
+  EXPECT_NE(row.find("<code>" + id + "</code>"), std::string::npos) << row;
+  EXPECT_NE(row.find("<td>app</td>"), std::string::npos) << row;
+  EXPECT_NE(row.find("<td class=\"num\">1</td>"), std::string::npos) << "one attempt: " << row;
+  EXPECT_NE(row.find("503"), std::string::npos) << "the last error names the answer: " << row;
+  EXPECT_NE(row.find("<td>in "), std::string::npos) << "the retry is an hour away: " << row;
+}
