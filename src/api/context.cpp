@@ -68,6 +68,9 @@ routing::unfinished_counts gateway::count_unfinished() const {
 }
 
 reload_report gateway::reload() {
+  // One reload at a time from here to its recorded status: SIGHUP and POST /admin/reload at
+  // once must not record their results in the opposite order to the one they ran in.
+  std::lock_guard serial(reload_mu_);
   routing::live::reload_source src;
   src.load = d.load_config;
   src.count_unfinished = [this] { return count_unfinished(); };
@@ -77,16 +80,20 @@ reload_report gateway::reload() {
   };
   auto rep = live->reload(src);
   metrics().reload(rep.applied);
-  load_status st;
+  auto secrets = live->snapshot()->secrets();
+  std::lock_guard lk(load_mu_);
+  auto& st = last_load_;
   st.at_ms = clock::now_ms();
   st.applied = rep.applied;
   st.startup = false;
-  st.source = rep.source;
-  auto secrets = live->snapshot()->secrets();
+  st.errors.clear();
   for (auto& e : rep.errors) st.errors.push_back(dialects::scrub(e, secrets));
-  st.needs_restart = rep.needs_restart;
-  std::lock_guard lk(load_mu_);
-  last_load_ = std::move(st);
+  // A refused reload changed nothing: the running config's source and what waits for a
+  // restart stay as the last applied load left them.
+  if (rep.applied) {
+    st.source = rep.source;
+    st.needs_restart = rep.needs_restart;
+  }
   return rep;
 }
 

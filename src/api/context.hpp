@@ -74,6 +74,7 @@ struct gateway {
   observe::metrics& metrics() const noexcept { return *d.metrics; }
 
  private:
+  std::mutex reload_mu_;  ///< reloads one at a time, with their recorded status
   mutable std::mutex load_mu_;
   load_status last_load_;
 };

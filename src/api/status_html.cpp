@@ -172,7 +172,7 @@ std::string chart(const status_view::upstream& u, std::int64_t now_s) {
   auto axis_y = std::to_string(h - 6);
   o += "<text x=\"" + std::to_string(left) + "\" y=\"" + axis_y + "\">" + hhmm(now_min - 59) + "</text>";
   o += "<text x=\"" + std::to_string(left + plot_w / 2) + "\" y=\"" + axis_y + "\" text-anchor=\"middle\">" +
-       hhmm(now_min - 30) + "</text>";
+       hhmm(now_min - 29) + "</text>";  // minute now-29 starts half-way (slot 30 of 0..59)
   o += "<text x=\"" + std::to_string(w - right) + "\" y=\"" + axis_y + "\" text-anchor=\"end\">" + hhmm(now_min) +
        " UTC</text>";
   o += "</svg><figcaption class=\"legend\">Jobs per minute, last hour (this process):<span class=\"c-created\"></span>created " +
@@ -250,6 +250,7 @@ std::string webhooks_section(const status_view& v) {
   std::string o = "<section id=\"webhooks\"><h2>Webhooks</h2>";
   if (!w.store_error.empty())
     o += "<p class=\"last-error\">The store did not answer: " + esc(w.store_error) + "</p>";
+  if (!w.store_error.empty()) return o + "</section>";  // no counts to show: they would read 0
   if (!w.configured && w.pending == 0 && w.failed == 0) return o + "<p class=\"muted\">No client has a webhook configured.</p></section>";
   o += "<p><span class=\"backlog\" data-pending=\"" + std::to_string(w.pending) + "\">" + std::to_string(w.pending) +
        " waiting for delivery</span> · " + std::to_string(w.failed) + " given up (failed)";
@@ -287,7 +288,8 @@ std::string overview(const status_view& v) {
                   "</span><span>keys: " + n(counts[0]) + " healthy, " + n(counts[1]) + " cooling, " + n(counts[2]) +
                   " disabled</span><span>" + n(unfinished) + (unfinished == 1 ? " unfinished job" : " unfinished jobs") +
                   "</span><span>webhook backlog " +
-                  n(v.hooks.pending) + "</span><span>config " +
+                  (v.hooks.store_error.empty() ? n(v.hooks.pending) : std::string("<b>unknown</b>")) +
+                  "</span><span>config " +
                   (v.config.applied ? std::string("<span class=\"badge ok\">ok</span>")
                                     : std::string("<span class=\"badge refused\">last reload refused</span>")) +
                   "</span></section>";

@@ -89,7 +89,8 @@ struct family {
   const char* help;
 };
 
-/// The families kept in the counter and histogram maps, declared even without samples.
+/// The families kept in the counter and histogram maps, declared even without samples. Only
+/// these are rendered: a new counter or histogram must be listed here.
 constexpr family mapped_families[] = {
     {"videogate_http_requests_total", "counter", "Downstream requests by route template and status."},
     {"videogate_http_request_duration_seconds", "histogram", "Time from a request's head to its response head, by route."},
@@ -169,7 +170,8 @@ std::string metrics::render() const {
     }
   }
   declare(out, "videogate_job_reads_total", "counter",
-          "Job reads by how they were answered: terminal_cache, store, or poll (went on to the vendor's status call).");
+          "Job reads by how they were answered: terminal_cache, store, or poll (went on to the shared poll, which asks "
+          "the vendor unless the job proves finished, fresh, leased to another replica or over the poll budget).");
   static constexpr const char* sources[] = {"terminal_cache", "store", "poll"};
   for (int i = 0; i < 3; ++i)
     out << "videogate_job_reads_total{source=\"" << sources[i] << "\"} " << job_reads_[i].load(std::memory_order_relaxed)

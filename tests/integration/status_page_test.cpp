@@ -221,6 +221,16 @@ TEST(status_page, shows_a_refused_reload_and_what_waits_for_a_restart) {
   EXPECT_NE(html.find("<span class=\"badge ok\">reloaded</span>"), std::string::npos) << html;
   EXPECT_NE(html.find("<code>store.path</code>"), std::string::npos) << html;
   EXPECT_EQ(metric_value(s, "videogate_config_last_reload_successful"), 1);
+
+  // Refused again: what waits for a restart still waits, and the source stays the running one.
+  auto broken_again = moved;
+  replace_once(broken_again, "poll_interval: 0ms", "poll_interval: soon");
+  s.write_config(broken_again);
+  EXPECT_EQ(request("POST", s.gw("/admin/reload"), admin).status, 422);
+  html = page(s).body;
+  EXPECT_NE(html.find("<span class=\"badge refused\">reload refused</span>"), std::string::npos) << html;
+  EXPECT_NE(html.find("<code>store.path</code>"), std::string::npos) << "still pending after a refused reload: " << html;
+  EXPECT_NE(html.find("Source: <code>" + s.config_path + "</code>"), std::string::npos) << html;
 }
 
 TEST(status_page, job_reads_are_counted_by_how_they_were_answered) {
@@ -231,7 +241,8 @@ TEST(status_page, job_reads_are_counted_by_how_they_were_answered) {
   ASSERT_FALSE(id.empty());
   // Read until finished (the watcher may be the one whose read went to the vendor).
   std::string status;
-  for (int i = 0; i < 50 && status != "completed"; ++i) status = field(request("GET", s.gw("/v1/videos/" + id)).body, "status");
+  eventually([&] { return (status = field(request("GET", s.gw("/v1/videos/" + id)).body, "status")) == "completed"; },
+             std::chrono::seconds(15));
   ASSERT_EQ(status, "completed");
   auto polls = metric_value(s, "videogate_job_reads_total{source=\"poll\"}");
   EXPECT_GE(polls, 1) << "an unfinished job's read went on to the vendor";
@@ -241,7 +252,8 @@ TEST(status_page, job_reads_are_counted_by_how_they_were_answered) {
   };
   auto before = answered_here();
   EXPECT_EQ(field(request("GET", s.gw("/v1/videos/" + id)).body, "status"), "completed");
-  EXPECT_EQ(answered_here(), before + 1) << "a finished job is answered without the vendor";
+  // At least one: the watcher may read it too (it holds a copy from before the job finished).
+  EXPECT_GE(answered_here(), before + 1) << "a finished job is answered without the vendor";
   EXPECT_EQ(metric_value(s, "videogate_job_reads_total{source=\"poll\"}"), polls);
 }
 
@@ -275,18 +287,22 @@ webhooks:
   auto id = id_of(request("POST", s.gw("/v1/videos"), headers, R"({"prompt":"a harbour at dawn","seconds":"4"})"));
   ASSERT_FALSE(id.empty());
   std::string status;
-  for (int i = 0; i < 50 && status != "completed"; ++i) status = field(request("GET", s.gw("/v1/videos/" + id), client).body, "status");
+  eventually(
+      [&] { return (status = field(request("GET", s.gw("/v1/videos/" + id), client).body, "status")) == "completed"; },
+      std::chrono::seconds(15));
   ASSERT_EQ(status, "completed");
   ASSERT_TRUE(hook.wait_for(1, std::chrono::seconds(15))) << "the webhook was never attempted";
 
   // The attempt is written after the receiver answered: read until the page shows it.
   std::string html, row;
-  for (int i = 0; i < 100; ++i) {
-    html = page(s).body;
-    auto at = html.find("<table class=\"pending\">");
-    row = at == std::string::npos ? "" : html.substr(at, html.find("</table>", at) - at);
-    if (row.find("<td class=\"num\">1</td>") != std::string::npos) break;
-  }
+  eventually(
+      [&] {
+        html = page(s).body;
+        auto at = html.find("<table class=\"pending\">");
+        row = at == std::string::npos ? "" : html.substr(at, html.find("</table>", at) - at);
+        return row.find("<td class=\"num\">1</td>") != std::string::npos;
+      },
+      std::chrono::seconds(15));
   EXPECT_NE(html.find("data-pending=\"1\">1 waiting for delivery</span> · 0 given up (failed)"), std::string::npos) << html;
   EXPECT_NE(html.find("webhook backlog <b>1</b>"), std::string::npos);
   EXPECT_NE(html.find("attempts since start-up: 0 delivered, 1 to retry, 0 failed"), std::string::npos) << html;

@@ -187,7 +187,14 @@ class async_store {
   /// admin work on an I/O thread (a reload), never on the request path.
   template <class F>
   auto run_blocking(F f) {
-    std::packaged_task<decltype(f(std::declval<store&>()))()> task([this, &f] { return f(*store_); });
+    std::packaged_task<decltype(f(std::declval<store&>()))()> task([this, &f] {
+      try {
+        return f(*store_);
+      } catch (...) {
+        failed();
+        throw;
+      }
+    });
     auto done = task.get_future();
     boost::asio::post(pool_, [&task] { task(); });
     return done.get();

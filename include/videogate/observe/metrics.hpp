@@ -21,7 +21,8 @@ struct job_minute {
 
 /// How a read of a job (a client's retrieve or download, a remix, the watcher) was answered:
 /// from the terminal cache, from the store (finished, or asked less than a poll interval ago),
-/// or by going on to the vendor poll (one status call shared by every reader in flight).
+/// or by going on to the shared poll (one status call for every reader in flight, unless the
+/// poll finds the job finished or fresh, leased to another replica, or over the poll budget).
 enum class job_read { terminal_cache, store, poll };
 
 class metrics {

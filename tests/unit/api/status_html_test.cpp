@@ -180,6 +180,24 @@ TEST(StatusHtml, CountsTakeTheSingularForOne) {
   EXPECT_NE(html.find("<b>1</b> unfinished job</span>"), std::string::npos);
 }
 
+TEST(StatusHtml, AStoreThatDidNotAnswerLeavesTheBacklogUnknownNotZero) {
+  auto v = sample();
+  v.hooks.configured = true;
+  v.hooks.store_error = "the shared store (Redis) does not answer";
+  auto html = render_status_html(v);
+  EXPECT_NE(html.find("webhook backlog <b>unknown</b>"), std::string::npos);
+  EXPECT_NE(html.find("The store did not answer: the shared store (Redis) does not answer"), std::string::npos);
+  EXPECT_EQ(html.find("waiting for delivery"), std::string::npos);
+}
+
+TEST(StatusHtml, TimeAxisLabelsSitAtTheirMinutes) {
+  auto v = sample();  // now: 07:06 UTC
+  auto html = render_status_html(v);
+  EXPECT_NE(html.find(">06:07</text>"), std::string::npos) << "left edge: the minute 59 before now";
+  EXPECT_NE(html.find(">06:37</text>"), std::string::npos) << "half-way: slot 30 of 60 is the minute 29 before now";
+  EXPECT_NE(html.find(">07:06 UTC</text>"), std::string::npos);
+}
+
 TEST(StatusHtml, RefreshIsAMetaTagOrNothing) {
   auto v = sample();
   EXPECT_NE(render_status_html(v).find("<meta http-equiv=\"refresh\" content=\"15\">"), std::string::npos);
