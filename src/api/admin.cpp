@@ -13,7 +13,6 @@
 #include <boost/url/parse.hpp>
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 
 namespace json = boost::json;
@@ -81,12 +80,11 @@ boost::asio::awaitable<http::response> status_page(gateway& g, const boost::urls
     if (p.key != "refresh")
       co_return error_response(
           g, ctx, fail(errc::unknown_parameter, "Unknown parameter: '" + std::string(p.key) + "'.", std::string(p.key)));
-    int n = -1;
-    auto [ptr, ec] = std::from_chars(p.value.data(), p.value.data() + p.value.size(), n);
-    if (ec != std::errc{} || ptr != p.value.data() + p.value.size() || !(n == 0 || (n >= 5 && n <= 3600)))
+    auto n = whole_int(p.value);
+    if (!n || !(*n == 0 || (*n >= 5 && *n <= 3600)))
       co_return error_response(
           g, ctx, fail(errc::invalid_value, "'refresh' must be 0 (never) or seconds from 5 to 3600.", "refresh"));
-    v.refresh_s = n;
+    v.refresh_s = *n;
   }
   auto& rt = *ctx.snap;
   v.now_s = clock::now_s();
@@ -212,9 +210,10 @@ boost::asio::awaitable<http::response> admin_webhooks(gateway& g, const boost::u
       if (!status)
         co_return error_response(g, ctx, fail(errc::invalid_value, "'status' must be pending, delivered or failed.", "status"));
     } else if (p.key == "limit") {
-      auto [ptr, ec] = std::from_chars(p.value.data(), p.value.data() + p.value.size(), limit);
-      if (ec != std::errc{} || ptr != p.value.data() + p.value.size() || limit < 1 || limit > 1000)
+      auto n = whole_int(p.value);
+      if (!n || *n < 1 || *n > 1000)
         co_return error_response(g, ctx, fail(errc::invalid_value, "'limit' must be an integer from 1 to 1000.", "limit"));
+      limit = *n;
     } else {
       co_return error_response(
           g, ctx, fail(errc::unknown_parameter, "Unknown parameter: '" + std::string(p.key) + "'.", std::string(p.key)));

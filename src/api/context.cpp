@@ -9,6 +9,7 @@
 #include "videogate/observe/metrics.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 
 namespace videogate::api {
@@ -166,6 +167,13 @@ result<jobs::id_fields> open_id(const gateway& g, const context& ctx, std::strin
   if (!f || f->client != ctx.client)
     return fail(errc::not_found, "No video found with id '" + std::string(id.substr(0, 200)) + "'.", "video_id");
   return *f;
+}
+
+std::optional<int> whole_int(std::string_view s) {
+  int v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || p != s.data() + s.size()) return std::nullopt;
+  return v;
 }
 
 std::optional<std::string> query_param(const boost::urls::url_view& u, std::string_view name) {

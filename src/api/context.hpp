@@ -115,4 +115,8 @@ result<jobs::id_fields> open_id(const gateway& g, const context& ctx, std::strin
 
 std::optional<std::string> query_param(const boost::urls::url_view& u, std::string_view name);
 
+/// `s` as an int when it is one whole decimal integer (a leading '-' at most; no space, '+'
+/// or trailing text), else nullopt. Callers check the range.
+std::optional<int> whole_int(std::string_view s);
+
 }  // namespace videogate::api

@@ -35,6 +35,13 @@ std::size_t utf8_chars(std::string_view s) {
   return static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
+/// Whether `s` is a create's or an extension's `seconds`: a positive whole number, 4 digits at most.
+bool whole_seconds(std::string_view s) {
+  int v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return ec == std::errc{} && p == s.data() + s.size() && v > 0 && s.size() <= 4;
+}
+
 std::string join(auto const& items) {
   std::string out;
   for (auto& i : items) {
@@ -100,10 +107,8 @@ result<create_request> finish(create_request r, bool have_prompt) {
   if (std::find(sizes.begin(), sizes.end(), r.size) == sizes.end())
     return bad("size", "Invalid value for 'size': '" + r.size + "'. Supported values are: " + join(sizes) + ".");
   if (r.seconds) {
-    int v = 0;
     auto& s = *r.seconds;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc{} || p != s.data() + s.size() || v <= 0 || s.size() > 4)
+    if (!whole_seconds(s))
       return bad("seconds", "Invalid value for 'seconds': '" + s + "'. It must be a whole number of seconds, such as '8'.");
   }
   if (r.style && std::find(styles.begin(), styles.end(), *r.style) == styles.end())
@@ -468,9 +473,7 @@ result<derive_request> parse_derive(derive_request::kind what, std::string_view 
   if (extension) {
     auto s = field_of(*form, "seconds");
     if (!s) return fail(errc::missing_required_parameter, "Missing required parameter: 'seconds'.", "seconds");
-    int v = 0;
-    auto [p, ec] = std::from_chars(s->data(), s->data() + s->size(), v);
-    if (ec != std::errc{} || p != s->data() + s->size() || v <= 0 || s->size() > 4)
+    if (!whole_seconds(*s))
       return bad("seconds", "Invalid value for 'seconds': '" + *s + "'. It must be a whole number of seconds, such as '8'.");
     r.seconds = std::move(*s);
   }

@@ -17,7 +17,6 @@
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include <charconv>
 #include <cmath>
 #include <vector>
 
@@ -171,11 +170,10 @@ asio::awaitable<http::response> list_videos(gateway& g, const boost::urls::url_v
   jobs::list_query q;
   q.client = ctx.client;
   if (auto l = query_param(u, "limit")) {
-    int v = 0;
-    auto [p, ec] = std::from_chars(l->data(), l->data() + l->size(), v);
-    if (ec != std::errc{} || p != l->data() + l->size() || v < 1 || v > 100)
+    auto v = whole_int(*l);
+    if (!v || *v < 1 || *v > 100)
       co_return error_response(g, ctx, fail(errc::invalid_value, "'limit' must be an integer from 1 to 100.", "limit"));
-    q.limit = v;
+    q.limit = *v;
   }
   if (auto o = query_param(u, "order")) {
     if (*o != "asc" && *o != "desc")

@@ -312,4 +312,24 @@ webhooks:
   EXPECT_NE(row.find("<td class=\"num\">1</td>"), std::string::npos) << "one attempt: " << row;
   EXPECT_NE(row.find("503"), std::string::npos) << "the last error names the answer: " << row;
   EXPECT_NE(row.find("<td>in "), std::string::npos) << "the retry is an hour away: " << row;
+
+  // A second pending event: GET /admin/webhooks honours `limit` (1..1000).
+  auto second = id_of(request("POST", s.gw("/v1/videos"), headers, R"({"prompt":"a pier at dusk","seconds":"4"})"));
+  ASSERT_FALSE(second.empty());
+  eventually([&] { return field(request("GET", s.gw("/v1/videos/" + second), client).body, "status") == "completed"; },
+             std::chrono::seconds(15));
+  ASSERT_TRUE(hook.wait_for(2, std::chrono::seconds(15)));
+  videogate::http::header_list admin{{"Authorization", "Bearer " + admin_key}};
+  auto listed = [&](const std::string& query) {
+    auto r = request("GET", s.gw("/admin/webhooks?status=pending" + query), admin);
+    EXPECT_EQ(r.status, 200) << r.body;
+    int n = 0;
+    for (auto p = r.body.find("\"id\":\"evt_"); p != std::string::npos; p = r.body.find("\"id\":\"evt_", p + 1)) ++n;
+    return n;
+  };
+  EXPECT_TRUE(eventually([&] { return listed("") == 2; }, std::chrono::seconds(15)));
+  EXPECT_EQ(listed("&limit=1"), 1);
+  EXPECT_EQ(listed("&limit=2"), 2);
+  for (auto* bad : {"0", "1001", "x", "1x"})
+    EXPECT_EQ(request("GET", s.gw(std::string("/admin/webhooks?limit=") + bad), admin).status, 400) << bad;
 }
