@@ -21,10 +21,25 @@ namespace videogate::api {
 
 namespace {
 
-/// Seconds until a cooling key is usable again or a disabled key's next probe; 0 when healthy.
-long long seconds_left(const routing::key_state& s, routing::key_clock::time_point now) {
-  if (routing::shown_health(s, now) == routing::key_health::healthy) return 0;
-  return std::max<long long>(0, std::chrono::ceil<std::chrono::seconds>(s.until - now).count());
+/// A key as an admin answer shows it at `now` (the status page's row; /admin/keys's object):
+/// the state shown, its reason unless healthy, seconds until a cooling key is usable again or
+/// a disabled key's next probe.
+status_view::key shown_key(const routing::key_view& k, routing::key_clock::time_point now) {
+  auto shown = routing::shown_health(k.state, now);
+  status_view::key row;
+  row.fp = k.fp;
+  row.last4 = k.last4;
+  row.state = routing::to_string(shown);
+  if (shown != routing::key_health::healthy) {
+    row.reason = k.state.reason;
+    row.seconds_left = std::max<long long>(0, std::chrono::ceil<std::chrono::seconds>(k.state.until - now).count());
+  }
+  if (k.state.since != routing::key_clock::time_point{} && k.state.since <= now)
+    row.seconds_in_state = std::chrono::duration_cast<std::chrono::seconds>(now - k.state.since).count();
+  row.probing = k.state.probing;
+  row.in_flight = k.in_flight;
+  row.unfinished = k.unfinished;
+  return row;
 }
 
 /// `scheme://host[:port]` of a base URL, without user info, path or query.
@@ -98,21 +113,7 @@ boost::asio::awaitable<http::response> status_page(gateway& g, const boost::urls
     s.name = up->cfg().name;
     s.dialect = config::to_string(up->cfg().dialect);
     s.host = host_of(up->cfg().base_url);
-    for (auto& k : up->keys().view()) {
-      auto shown = routing::shown_health(k.state, now);
-      status_view::key row;
-      row.fp = k.fp;
-      row.last4 = k.last4;
-      row.state = routing::to_string(shown);
-      if (shown != routing::key_health::healthy) row.reason = k.state.reason;
-      row.seconds_left = seconds_left(k.state, now);
-      if (k.state.since != routing::key_clock::time_point{} && k.state.since <= now)
-        row.seconds_in_state = std::chrono::duration_cast<std::chrono::seconds>(now - k.state.since).count();
-      row.probing = k.state.probing;
-      row.in_flight = k.in_flight;
-      row.unfinished = k.unfinished;
-      s.keys.push_back(std::move(row));
-    }
+    for (auto& k : up->keys().view()) s.keys.push_back(shown_key(k, now));
     if (auto e = up->keys().ledger()->last_error())
       s.last_error = status_view::vendor_error{e->at_ms / 1000, e->key_fp, e->code, dialects::scrub(e->message, secrets)};
     for (auto& m : history[s.name]) s.history.push_back({m.minute, m.created, m.completed, m.failed});
@@ -155,17 +156,15 @@ http::response admin_keys(const routing::router& rt) {
   json::array ups;
   for (auto& up : rt.upstreams()) {
     json::array keys;
-    for (auto& k : up->keys().view()) {
+    for (auto& view : up->keys().view()) {
+      auto k = shown_key(view, now);
       json::object o;
       o["fingerprint"] = k.fp;
       o["last4"] = k.last4;
-      auto shown = routing::shown_health(k.state, now);
-      o["state"] = routing::to_string(shown);
-      o["reason"] = k.state.reason.empty() || shown == routing::key_health::healthy ? json::value(nullptr)
-                                                                                    : json::value(k.state.reason);
-      auto left = seconds_left(k.state, now);
-      o["cooldown_left_s"] = shown == routing::key_health::cooling ? left : 0;
-      o["next_probe_in_s"] = shown == routing::key_health::disabled ? json::value(left) : json::value(nullptr);
+      o["state"] = k.state;
+      o["reason"] = k.reason.empty() ? json::value(nullptr) : json::value(k.reason);
+      o["cooldown_left_s"] = k.state == "cooling" ? k.seconds_left : 0;
+      o["next_probe_in_s"] = k.state == "disabled" ? json::value(k.seconds_left) : json::value(nullptr);
       o["in_flight"] = k.in_flight;
       o["unfinished_jobs"] = k.unfinished;
       keys.push_back(std::move(o));

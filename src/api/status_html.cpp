@@ -181,20 +181,28 @@ std::string chart(const status_view::upstream& u, std::int64_t now_s) {
   return o;
 }
 
-std::string upstream_section(const status_view::upstream& u, std::int64_t now_s) {
-  int counts[3] = {0, 0, 0}, unfinished = 0, in_flight = 0;
-  for (auto& k : u.keys) {
-    ++counts[k.state == "healthy" ? 0 : k.state == "cooling" ? 1 : 2];
-    unfinished += k.unfinished;
-    in_flight += k.in_flight;
+/// Keys by state, and their requests in flight and unfinished jobs, summed.
+struct key_tally {
+  int healthy = 0, cooling = 0, disabled = 0, in_flight = 0, unfinished = 0;
+  void add(const std::vector<status_view::key>& keys) {
+    for (auto& k : keys) {
+      ++(k.state == "healthy" ? healthy : k.state == "cooling" ? cooling : disabled);
+      in_flight += k.in_flight;
+      unfinished += k.unfinished;
+    }
   }
+};
+
+std::string upstream_section(const status_view::upstream& u, std::int64_t now_s) {
+  key_tally t;
+  t.add(u.keys);
   std::string o = "<article class=\"upstream\" data-upstream=\"" + esc(u.name) + "\"><h2>" + esc(u.name) +
                   "<span class=\"tag dialect\">" + esc(u.dialect) + "</span><span class=\"tag host\">" + esc(u.host) +
                   "</span></h2>";
   o += "<p class=\"summary muted\">" + plural(static_cast<long long>(u.keys.size()), "key", "keys") + ": " +
-       std::to_string(counts[0]) + " healthy, " + std::to_string(counts[1]) + " cooling, " + std::to_string(counts[2]) +
-       " disabled · " + plural(in_flight, "request", "requests") + " in flight · " +
-       plural(unfinished, "unfinished job", "unfinished jobs") + "</p>";
+       std::to_string(t.healthy) + " healthy, " + std::to_string(t.cooling) + " cooling, " + std::to_string(t.disabled) +
+       " disabled · " + plural(t.in_flight, "request", "requests") + " in flight · " +
+       plural(t.unfinished, "unfinished job", "unfinished jobs") + "</p>";
   o += "<table class=\"keys\"><thead><tr><th>Key</th><th>State</th><th class=\"num\">In flight</th><th class=\"num\">Unfinished "
        "jobs</th></tr></thead><tbody>";
   for (auto& k : u.keys) {
@@ -276,17 +284,13 @@ std::string webhooks_section(const status_view& v) {
 
 /// One line at the top: what needs a look, before any detail.
 std::string overview(const status_view& v) {
-  int counts[3] = {0, 0, 0}, unfinished = 0;
-  for (auto& u : v.upstreams)
-    for (auto& k : u.keys) {
-      ++counts[k.state == "healthy" ? 0 : k.state == "cooling" ? 1 : 2];
-      unfinished += k.unfinished;
-    }
+  key_tally t;
+  for (auto& u : v.upstreams) t.add(u.keys);
   auto n = [](long long x) { return "<b>" + std::to_string(x) + "</b>"; };
   auto ups = static_cast<long long>(v.upstreams.size());
   std::string o = "<section id=\"overview\" class=\"overview\"><span>" + n(ups) + (ups == 1 ? " upstream" : " upstreams") +
-                  "</span><span>keys: " + n(counts[0]) + " healthy, " + n(counts[1]) + " cooling, " + n(counts[2]) +
-                  " disabled</span><span>" + n(unfinished) + (unfinished == 1 ? " unfinished job" : " unfinished jobs") +
+                  "</span><span>keys: " + n(t.healthy) + " healthy, " + n(t.cooling) + " cooling, " + n(t.disabled) +
+                  " disabled</span><span>" + n(t.unfinished) + (t.unfinished == 1 ? " unfinished job" : " unfinished jobs") +
                   "</span><span>webhook backlog " +
                   (v.hooks.store_error.empty() ? n(v.hooks.pending) : std::string("<b>unknown</b>")) +
                   "</span><span>config " +
